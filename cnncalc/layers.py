@@ -1,0 +1,227 @@
+"""The machinery of layer kinds: argument types, binding of YAML arguments, and the registry.
+
+Each concrete kind (``kinds.py``) declares its arguments, its shape rule and its counts side by side in one
+class; this module turns a YAML mapping into checked argument values and looks kinds up by their YAML name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from math import prod
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+from .errors import CnnCalcError, Location
+from .expr import ExpressionError, evaluate
+
+Shape = tuple  # per-sample shape: (C, *spatial) or (features,)
+
+#: Keys every layer accepts besides its own arguments.
+COMMON_KEYS = ("name", "when")
+
+
+def format_shape(shape: Shape) -> str:
+    """``(256, 6, 6)`` -> ``256x6x6``."""
+    return "x".join(str(size) for size in shape)
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """A ' (did you mean ...?)' hint, or an empty string when nothing is close."""
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class ArgError(CnnCalcError):
+    """An argument value that does not fit its type; the binder adds kind, name and location."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a layer kind: its name, type, default and a one-line description."""
+
+    name: str
+    type: str  # int, float, bool, sizes, padding, choice, scale, optional-sizes
+    doc: str
+    default: Any = None
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    below: float | None = None  # exclusive upper bound
+    choices: tuple[str, ...] = ()
+
+    def convert(self, value: Any, rank: int, names: dict[str, Any]) -> Any:
+        """Check and normalise one value; per-dim types become tuples of length ``rank``."""
+        converter = getattr(self, "_convert_" + self.type.replace("-", "_"))
+        return converter(value, rank, names)
+
+    def _expression(self, value: Any, names: dict[str, Any]) -> Any:
+        if isinstance(value, str):
+            try:
+                return evaluate(value, names)
+            except ExpressionError as error:
+                raise ArgError(str(error)) from None
+        return value
+
+    def _whole(self, value: Any, names: dict[str, Any]) -> int:
+        value = self._expression(value, names)
+        if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
+            value = int(value)
+        if not _is_int(value):
+            raise ArgError(f"must be a whole number, received {value!r}")
+        lowest = 1 if self.minimum is None else self.minimum
+        if value < lowest:
+            raise ArgError(f"must be at least {lowest:g}, received {value}")
+        return value
+
+    def _convert_int(self, value: Any, rank: int, names: dict[str, Any]) -> int:
+        return self._whole(value, names)
+
+    def _convert_float(self, value: Any, rank: int, names: dict[str, Any]) -> float:
+        value = self._expression(value, names)
+        if not _is_number(value):
+            raise ArgError(f"must be a number, received {value!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise ArgError(f"must be at least {self.minimum:g}, received {value}")
+        if self.below is not None and value >= self.below:
+            raise ArgError(f"must be below {self.below:g}, received {value}")
+        return float(value)
+
+    def _convert_bool(self, value: Any, rank: int, names: dict[str, Any]) -> bool:
+        value = self._expression(value, names)
+        if not isinstance(value, bool):
+            raise ArgError(f"must be true or false, received {value!r}")
+        return value
+
+    def _convert_choice(self, value: Any, rank: int, names: dict[str, Any]) -> str:
+        if value not in self.choices:
+            raise ArgError(f"must be one of {', '.join(self.choices)}, received {value!r}{suggest(value, list(self.choices))}")
+        return value
+
+    def _per_dim(self, value: Any, rank: int, names: dict[str, Any]) -> tuple:
+        value = self._expression(value, names)
+        if isinstance(value, list):
+            if len(value) != rank:
+                raise ArgError(f"needs {rank} value{'s' if rank > 1 else ''} (one per spatial dimension), received {len(value)}: {value!r}")
+            return tuple(value)
+        return (value,) * rank
+
+    def _convert_sizes(self, value: Any, rank: int, names: dict[str, Any]) -> tuple[int, ...]:
+        return tuple(self._whole(item, names) for item in self._per_dim(value, rank, names))
+
+    def _convert_padding(self, value: Any, rank: int, names: dict[str, Any]) -> Any:
+        if value in ("same", "valid"):
+            return value
+        pairs = []
+        for item in self._per_dim(value, rank, names):
+            if isinstance(item, list):
+                if len(item) != 2:
+                    raise ArgError(f"a per-side padding is [before, after], received {item!r}")
+                pairs.append(tuple(self._whole(side, names) for side in item))
+            else:
+                size = self._whole(item, names)
+                pairs.append((size, size))
+        return tuple(pairs)
+
+    def _convert_scale(self, value: Any, rank: int, names: dict[str, Any]) -> tuple[Fraction, ...]:
+        scales = []
+        for item in self._per_dim(value, rank, names):
+            item = self._expression(item, names)
+            if not _is_number(item) or item <= 0:
+                raise ArgError(f"must be a positive number, received {item!r}")
+            scales.append(Fraction(str(item)))
+        return tuple(scales)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One named array a layer owns: trainable parameters or buffers (batch-norm running statistics)."""
+
+    name: str
+    shape: tuple[int, ...]
+    trainable: bool = True
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+
+@dataclass(frozen=True)
+class Operand:
+    """An input of a multi-input layer: the path of the layer that produced it, and its shape."""
+
+    path: str
+    shape: Shape
+
+
+class LayerKind:
+    """A layer kind: arguments, shape rule and counts side by side. Counts are per sample."""
+
+    name: ClassVar[str]
+    doc: ClassVar[str]
+    args: ClassVar[tuple[Arg, ...]] = ()
+    main: ClassVar[str | None] = None  # the argument a scalar shorthand sets (``- linear: 1000``)
+    multi_input: ClassVar[bool] = False
+    flops_rule: ClassVar[str] = "0"  # the FLOP rule in words, for the docs
+
+    def output(self, a: SimpleNamespace, x: Any) -> Shape:
+        raise NotImplementedError
+
+    def weights(self, a: SimpleNamespace, x: Any) -> list[Weight]:
+        return []
+
+    def macs(self, a: SimpleNamespace, x: Any, y: Shape) -> int:
+        return 0
+
+    def flops(self, a: SimpleNamespace, x: Any, y: Shape) -> int:
+        return 0
+
+    def rank(self, x: Any) -> int:
+        """Number of spatial dimensions per-dim arguments are expanded to."""
+        shape = x[0].shape if self.multi_input else x
+        return max(len(shape) - 1, 1)
+
+
+REGISTRY: dict[str, LayerKind] = {}
+
+
+def register(cls: type[LayerKind]) -> type[LayerKind]:
+    """Class decorator: add a kind to the registry under its YAML name."""
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"layer kind {cls.name} registered twice")
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def bind(kind: LayerKind, raw: dict, names: dict[str, Any], x: Any, location_of) -> SimpleNamespace:
+    """Turn the YAML arguments of one layer into checked values; unknown keys suggest a known one."""
+    known = {arg.name: arg for arg in kind.args}
+    for key in raw:
+        if key not in known and key not in COMMON_KEYS:
+            raise CnnCalcError(
+                f"{kind.name} has no argument '{key}'{suggest(key, list(known))}"
+                f" (it takes: {', '.join(known) or 'no arguments'})",
+                location_of(key),
+            )
+    rank = kind.rank(x)
+    values = {}
+    for arg in kind.args:
+        if arg.name not in raw or raw[arg.name] is None:
+            if arg.required:
+                raise CnnCalcError(f"{kind.name} needs the argument '{arg.name}' ({arg.doc})", location_of(None))
+            values[arg.name] = None if arg.default is None else arg.convert(arg.default, rank, names)
+            continue
+        try:
+            values[arg.name] = arg.convert(raw[arg.name], rank, names)
+        except ArgError as error:
+            raise CnnCalcError(f"{kind.name}: {arg.name} {error.message}", location_of(arg.name)) from None
+    return SimpleNamespace(**values)

@@ -1,0 +1,191 @@
+"""Loading a network: find the file (a path or a built-in name), parse it and expand it."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import CnnCalcError, Location, UsageError
+from .layers import REGISTRY, suggest
+from .network import INPUT, STRUCTURES, TOP_KEYS, Block, Expander, Network, Scope, _check_keys, _describe, _sequence
+from .source import Mapping, Sequence, parse_yaml, read_file
+
+BLOCK_KEYS = ("args", "layers", "description")
+
+
+MAX_INCLUDES = 16
+
+
+def _builtin_folder():
+    return resources.files("cnncalc.architectures")
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in networks shipped in architectures/ (files starting with '_' only hold blocks)."""
+    return sorted(entry.name[:-5] for entry in _builtin_folder().iterdir()
+                  if entry.name.endswith(".yaml") and not entry.name.startswith("_"))
+
+
+def resolve(net: str) -> tuple[str, str, Any]:
+    """Return (text, label, folder) for a YAML path or a built-in name; anything else is a usage error.
+
+    The folder is where the description's includes are looked up.
+    """
+    path = Path(net)
+    if path.exists() or net.endswith((".yaml", ".yml")) or "/" in net:
+        if not path.exists():
+            raise UsageError(f"no such file: {net}")
+        return read_file(path), str(path), path.parent
+    names = builtin_names()
+    if net in names:
+        entry = _builtin_folder() / f"{net}.yaml"
+        return entry.read_text(encoding="utf-8"), f"{net}.yaml", _builtin_folder()
+    raise UsageError(f"'{net}' is neither a file nor a built-in network{suggest(net, names)} "
+                     f"(built-in: {', '.join(names)})")
+
+
+def load(net: str, input_shape: tuple | None = None) -> Network:
+    """Load and expand the network ``net`` (a path or a built-in name)."""
+    text, label, folder = resolve(net)
+    return parse_network(text, label, input_shape, folder)
+
+
+def parse_network(text: str, file: str, input_shape: tuple | None = None, folder: Any = None) -> Network:
+    """Parse a description's text and expand it into a Network; includes are read from ``folder``."""
+    document = parse_yaml(text, file)
+    start = Location(file, 1, 1)
+    if document is None:
+        raise CnnCalcError("the description is empty", start)
+    if not isinstance(document, Mapping):
+        raise CnnCalcError(f"a description is a mapping with name, input and layers, received {_describe(document)}",
+                           getattr(document, "location", start))
+    _check_keys(document, TOP_KEYS, "the description")
+    name = document.get("name", Path(file).stem)
+    if not isinstance(name, str):
+        raise CnnCalcError(f"name must be text, received {name!r}", document.location_of("name"))
+    description = document.get("description", "")
+    if not isinstance(description, str):
+        raise CnnCalcError(f"description must be text, received {description!r}", document.location_of("description"))
+    if "input" not in document:
+        raise CnnCalcError("the description needs 'input', e.g. input: [3, 224, 224]", document.location)
+    shape = input_shape if input_shape is not None else parse_input(document["input"], document.location_of("input"))
+    if "layers" not in document:
+        raise CnnCalcError("the description needs 'layers', a list of layers", document.location)
+    layers = _sequence(document["layers"], document.location_of("layers"), "layers")
+    blocks = _included_blocks(document, Path(file).parent if folder is None else folder, [file])
+    blocks.update(parse_blocks(document.get("blocks"), document.location_of("blocks"), blocks))
+    expander = Expander(file, blocks)
+    expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
+    if not expander.nodes:
+        raise CnnCalcError("the network has no layers", document.location_of("layers"))
+    return Network(name, description, file, tuple(shape), document.location_of("input"),
+                   tuple(expander.nodes), tuple(expander.groups))
+
+
+def parse_input(value: Any, location: Location) -> tuple:
+    """``input: [3, 224, 224]``: channels, then one to three spatial sizes, each a whole number >= 1."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 4:
+        raise CnnCalcError(f"input must be a list like [3, 224, 224] (channels, then 0 to 3 sizes), received {_describe(value)}",
+                           location)
+    for index, size in enumerate(value):
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise CnnCalcError(f"input sizes must be whole numbers >= 1, received {size!r}", value.location_of(index))
+    return tuple(value)
+
+
+def parse_input_option(text: str) -> tuple:
+    """``--input 3x224x224`` -> (3, 224, 224)."""
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        shape = tuple(int(part) for part in parts)
+    except ValueError:
+        raise UsageError(f"--input must look like 3x224x224, received '{text}'") from None
+    if not 1 <= len(shape) <= 4 or min(shape) < 1:
+        raise UsageError(f"--input needs 1 to 4 sizes >= 1, received '{text}'")
+    return shape
+
+
+def _included_blocks(document: Mapping, folder: Any, chain: list[str]) -> dict[str, Block]:
+    """The blocks of the files named by ``include:`` (relative to the including file), included ones first."""
+    value = document.get("include")
+    if value is None:
+        return {}
+    location = document.location_of("include")
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise CnnCalcError(f"include must be a file name or a list of them, received {_describe(value)}", location)
+    blocks: dict[str, Block] = {}
+    for name in names:
+        if name in chain:
+            raise CnnCalcError(f"include cycle: {' -> '.join([*chain, name])}", location)
+        if len(chain) > MAX_INCLUDES:
+            raise CnnCalcError(f"includes nest deeper than {MAX_INCLUDES} files", location)
+        entry = folder / name
+        try:
+            text = entry.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise CnnCalcError(f"cannot include '{name}': {getattr(error, 'strerror', None) or error}", location) from None
+        included = parse_yaml(text, name)
+        if not isinstance(included, Mapping):
+            raise CnnCalcError(f"an included file holds a mapping with 'blocks', received {_describe(included)}", location)
+        _check_keys(included, ("blocks", "include", "description"), f"included file '{name}'")
+        inner = _included_blocks(included, entry.parent if isinstance(entry, Path) else folder, [*chain, name])
+        inner.update(parse_blocks(included.get("blocks"), included.location_of("blocks"), {**blocks, **inner}))
+        blocks.update(inner)
+    return blocks
+
+
+def parse_blocks(value: Any, location: Location, existing: dict | None = None) -> dict[str, Block]:
+    """``blocks: {name: {args: [width, stride: 1], layers: [...]}}``; a name may not be defined twice."""
+    existing = existing or {}
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise CnnCalcError(f"blocks must be a mapping from block name to its definition, received {_describe(value)}",
+                           location)
+    blocks = {}
+    for name, definition in value.items():
+        where = value.key_locations[name]
+        if not isinstance(name, str) or not name.isidentifier():
+            raise CnnCalcError(f"a block name must be a word, received {name!r}", where)
+        if name in REGISTRY or name in STRUCTURES:
+            raise CnnCalcError(f"block name '{name}' is already a layer kind", where)
+        if name in existing:
+            raise CnnCalcError(f"block '{name}' is already defined in {existing[name].location}", where)
+        if not isinstance(definition, Mapping):
+            raise CnnCalcError(f"block '{name}' must be a mapping with args and layers, received {_describe(definition)}",
+                               value.location_of(name))
+        _check_keys(definition, BLOCK_KEYS, f"block '{name}'")
+        if "layers" not in definition:
+            raise CnnCalcError(f"block '{name}' needs 'layers'", definition.location)
+        layers = _sequence(definition["layers"], definition.location_of("layers"), f"block '{name}' layers")
+        params = _block_params(name, definition.get("args"), definition.location_of("args"))
+        blocks[name] = Block(name, params, layers, where)
+    return blocks
+
+
+def _block_params(block: str, value: Any, location: Location) -> dict:
+    """``args: [width, out, stride: 1]``: a bare name is required, a one-key mapping gives a default."""
+    if value is None:
+        return {}
+    if not isinstance(value, Sequence):
+        raise CnnCalcError(f"block '{block}' args must be a list like [width, stride: 1], received {_describe(value)}",
+                           location)
+    params: dict = {}
+    for index, item in enumerate(value):
+        if isinstance(item, str):
+            name, default = item, None
+        elif isinstance(item, Mapping) and len(item) == 1:
+            name, default = next(iter(item.items()))
+            if default is None:
+                raise CnnCalcError(f"block '{block}' argument '{name}' has an empty default", value.location_of(index))
+        else:
+            raise CnnCalcError(f"a block argument is a name or 'name: default', received {_describe(item)}",
+                               value.location_of(index))
+        if not isinstance(name, str) or not name.isidentifier():
+            raise CnnCalcError(f"a block argument name must be a word, received {name!r}", value.location_of(index))
+        if name in ("name", "when"):
+            raise CnnCalcError(f"'{name}' cannot be a block argument: every layer has it", value.location_of(index))
+        params[name] = default
+    return params

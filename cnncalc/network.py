@@ -1,0 +1,403 @@
+"""From a parsed description to a network graph: blocks called, repeats unrolled, every layer given a path.
+
+The result is a flat list of nodes in execution order, each naming the nodes it reads from, plus the groups
+(block instances, repeats, residuals, branch sets) that tables indent by. Layer arguments stay as written;
+the propagator checks them when it meets the layer's input, so that ``groups: in_channels`` can be resolved.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import CnnCalcError, Location
+from .expr import ExpressionError, evaluate
+from . import kinds  # noqa: F401  (registers the layer kinds)
+from .layers import REGISTRY, suggest
+from .source import Mapping, Sequence
+
+INPUT = -1  # producer index of the network input
+MAX_LAYERS = 2_000_000
+MAX_DEPTH = 64
+TOP_KEYS = ("name", "description", "input", "include", "blocks", "layers")
+STRUCTURES = ("residual", "repeat", "group")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer to compute: its kind, its arguments as written, and which outputs it reads."""
+
+    path: str
+    kind: str
+    raw: Mapping
+    names: dict
+    inputs: tuple[int, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named structure around consecutive nodes: a block instance, a repeat, a residual, a branch set."""
+
+    path: str
+    kind: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Network:
+    """A description expanded into nodes in execution order."""
+
+    name: str
+    description: str
+    file: str
+    input: tuple
+    input_location: Location
+    nodes: tuple[Node, ...]
+    groups: tuple[Group, ...]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A reusable block: its parameters (name -> default, None when required) and its layers."""
+
+    name: str
+    params: dict
+    layers: Sequence
+    location: Location
+
+
+@dataclass
+class Scope:
+    """Where names are given and looked up: a path prefix, the names used in it, the counters of auto names."""
+
+    path: str
+    entry: int
+    parent: "Scope | None" = None
+    used: set = field(default_factory=set)
+    counters: dict = field(default_factory=dict)
+
+    def child_path(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+
+def _mapping(value: Any, location: Location, what: str) -> Mapping:
+    if value is None:
+        empty = Mapping()
+        empty.location, empty.key_locations, empty.value_locations = location, {}, {}
+        return empty
+    if not isinstance(value, Mapping):
+        raise CnnCalcError(f"{what} must be a mapping of arguments, received {_describe(value)}", location)
+    return value
+
+
+def _sequence(value: Any, location: Location, what: str) -> Sequence:
+    if not isinstance(value, Sequence):
+        raise CnnCalcError(f"{what} must be a list of layers, received {_describe(value)}", location)
+    return value
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _check_keys(mapping: Mapping, allowed: tuple[str, ...], what: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise CnnCalcError(
+                f"{what} has no key '{key}'{suggest(key, list(allowed))} (it takes: {', '.join(allowed)})",
+                mapping.key_locations.get(key, mapping.location),
+            )
+
+
+class Expander:
+    """Expands the layers of one description into nodes and groups."""
+
+    def __init__(self, file: str, blocks: dict[str, Block]):
+        self.file = file
+        self.blocks = blocks
+        self.nodes: list[Node] = []
+        self.groups: list[Group] = []
+        self.produced: dict[str, int] = {}  # path -> index of the node giving its output
+        self.calls: list[str] = []
+
+    # -- lists and items ------------------------------------------------------------------------------------
+    def expand_list(self, items: Sequence, scope: Scope, current: int, names: dict, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise CnnCalcError(f"structures nest deeper than {MAX_DEPTH} levels", items.location)
+        for index, item in enumerate(items):
+            current = self.expand_item(item, items.location_of(index), scope, current, names, depth, None)
+        return current
+
+    def expand_item(self, item, location, scope, current, names, depth, forced_name) -> int:
+        kind, value, value_location = self._split(item, location)
+        arguments = self._arguments(kind, value, value_location)
+        if "when" in arguments and not self._condition(arguments, names):
+            return current
+        name = self._name(kind, arguments, scope, forced_name)
+        path = scope.child_path(name)
+        if kind == "residual":
+            last = self._residual(arguments, path, scope, current, names, depth, location)
+        elif kind == "repeat":
+            last = self._repeat(arguments, path, scope, current, names, depth, location)
+        elif kind == "group":
+            inner = Scope(path, current, scope)
+            self.groups.append(Group(path, "group", location))
+            layers = _sequence(arguments.get("layers"), arguments.location_of("layers"), "group 'layers'")
+            last = self.expand_list(layers, inner, current, names, depth + 1)
+        elif kind == "concat" and "branches" in arguments:
+            last = self._branches(arguments, path, scope, current, names, depth, location)
+        elif kind in self.blocks:
+            last = self._call(self.blocks[kind], arguments, path, scope, current, names, depth, location)
+        else:
+            last = self._layer(kind, arguments, path, scope, current, names, location)
+        self.produced[path] = last
+        return last
+
+    def _split(self, item: Any, location: Location) -> tuple[str, Any, Location]:
+        """An item is a bare kind or a one-key mapping from kind to its arguments."""
+        if isinstance(item, str):
+            return item, None, location
+        if isinstance(item, Mapping) and len(item) == 1:
+            kind = next(iter(item))
+            if isinstance(kind, str):
+                return kind, item[kind], item.location_of(kind)
+        if isinstance(item, Mapping) and len(item) > 1:
+            keys = ", ".join(str(key) for key in item)
+            raise CnnCalcError(
+                f"a layer is a one-key mapping from its kind to its arguments, received the keys {keys}"
+                " (indent the arguments under the kind)", location)
+        raise CnnCalcError(f"a layer must be a kind name or a one-key mapping, received {_describe(item)}", location)
+
+    def _arguments(self, kind: str, value: Any, location: Location) -> Mapping:
+        known = kind in REGISTRY or kind in self.blocks or kind in STRUCTURES
+        if not known:
+            choices = sorted([*REGISTRY, *self.blocks, *STRUCTURES])
+            raise CnnCalcError(f"unknown layer kind '{kind}'{suggest(kind, choices)}", location)
+        if isinstance(value, Mapping) or value is None:
+            return _mapping(value, location, kind)
+        main = REGISTRY[kind].main if kind in REGISTRY else None
+        if kind == "concat" or kind == "add":
+            main = "of"
+        if main is None or isinstance(value, dict):
+            raise CnnCalcError(f"{kind} takes a mapping of arguments, received {_describe(value)}", location)
+        shorthand = _mapping(None, location, kind)
+        shorthand[main] = value
+        shorthand.value_locations[main] = location
+        shorthand.key_locations[main] = location
+        return shorthand
+
+    def _condition(self, arguments: Mapping, names: dict) -> bool:
+        value = arguments["when"]
+        if isinstance(value, str):
+            try:
+                value = evaluate(value, names)
+            except ExpressionError as error:
+                raise CnnCalcError(f"when: {error}", arguments.location_of("when")) from None
+        if not isinstance(value, bool):
+            raise CnnCalcError(f"when must be true or false, received {value!r}", arguments.location_of("when"))
+        return value
+
+    def _name(self, kind: str, arguments: Mapping, scope: Scope, forced: str | None) -> str:
+        if forced is not None:
+            name = forced
+        elif "name" in arguments:
+            name = arguments["name"]
+            if not isinstance(name, str) or not NAME_PATTERN.match(name):
+                raise CnnCalcError(
+                    f"a layer name is letters, digits, '_' and '-', received {name!r}", arguments.location_of("name"))
+        else:
+            count = scope.counters.get(kind, 0)
+            while True:
+                count += 1
+                name = f"{kind}{count}"
+                if name not in scope.used:
+                    break
+            scope.counters[kind] = count
+        if name in scope.used:
+            raise CnnCalcError(f"duplicate layer name '{scope.child_path(name)}'", arguments.location_of("name"))
+        scope.used.add(name)
+        return name
+
+    # -- leaves ---------------------------------------------------------------------------------------------
+    def _add_node(self, path: str, kind: str, raw: Mapping, names: dict, inputs: tuple, location: Location) -> int:
+        if len(self.nodes) >= MAX_LAYERS:
+            raise CnnCalcError(f"the network expands to more than {MAX_LAYERS:,} layers", location)
+        self.nodes.append(Node(path, kind, raw, names, inputs, location))
+        return len(self.nodes) - 1
+
+    def _layer(self, kind, arguments, path, scope, current, names, location) -> int:
+        inputs: tuple[int, ...] = (current,)
+        if kind in ("add", "concat"):
+            inputs = self._references(kind, arguments, scope, current)
+            arguments = _without(arguments, "of")
+        return self._add_node(path, kind, arguments, names, inputs, location)
+
+    def _references(self, kind: str, arguments: Mapping, scope: Scope, current: int) -> tuple[int, ...]:
+        operands = arguments.get("of")
+        location = arguments.location_of("of")
+        if not isinstance(operands, list) or len(operands) < 2:
+            raise CnnCalcError(f"{kind} needs 'of': a list of at least two earlier layers (or 'previous', 'input')", location)
+        return tuple(self._resolve(ref, operands.location_of(i), scope, current) for i, ref in enumerate(operands))
+
+    def _resolve(self, reference: Any, location: Location, scope: Scope, current: int) -> int:
+        if reference == "previous":
+            return current
+        if reference == "input":
+            return scope.entry
+        if isinstance(reference, str):
+            lookup: Scope | None = scope
+            while lookup is not None:
+                path = lookup.child_path(reference)
+                if path in self.produced:
+                    return self.produced[path]
+                lookup = lookup.parent
+        visible = sorted({path.rsplit(".", 1)[-1] for path in self.produced})
+        raise CnnCalcError(
+            f"no earlier layer named {reference!r}{suggest(reference, visible)}"
+            " (a reference names a layer that comes before it)", location)
+
+    # -- structures -----------------------------------------------------------------------------------------
+    def _residual(self, arguments, path, scope, current, names, depth, location) -> int:
+        """A named residual groups its layers under its name; an unnamed one adds them to the enclosing scope."""
+        _check_keys(arguments, ("main", "shortcut", "name", "when"), "residual")
+        if "name" in arguments:
+            self.groups.append(Group(path, "residual", location))
+            inner = Scope(path, current, scope)
+        else:
+            inner = scope
+        if "main" not in arguments:
+            raise CnnCalcError("residual needs 'main': the list of layers of its main path", arguments.location)
+        main = _sequence(arguments["main"], arguments.location_of("main"), "residual 'main'")
+        main_last = self.expand_list(main, inner, current, names, depth + 1)
+        if main_last == current:
+            raise CnnCalcError("residual 'main' path has no layers", arguments.location_of("main"))
+        shortcut_last = current
+        if arguments.get("shortcut"):
+            shortcut = _sequence(arguments["shortcut"], arguments.location_of("shortcut"), "residual 'shortcut'")
+            shortcut_scope = Scope(inner.child_path(self._unique(inner, "shortcut")), current, inner)
+            shortcut_last = self.expand_list(shortcut, shortcut_scope, current, names, depth + 1)
+            self.produced[shortcut_scope.path] = shortcut_last
+        join = inner.child_path(self._unique(inner, "add"))
+        return self._add_node(join, "add", _mapping(None, location, "add"), names, (main_last, shortcut_last), location)
+
+    @staticmethod
+    def _unique(scope: Scope, name: str) -> str:
+        """``name`` if it is free in the scope, else name2, name3, ...; the result is taken."""
+        chosen, count = name, 1
+        while chosen in scope.used:
+            count += 1
+            chosen = f"{name}{count}"
+        scope.used.add(chosen)
+        return chosen
+
+    def _branches(self, arguments, path, scope, current, names, depth, location) -> int:
+        _check_keys(arguments, ("branches", "name", "when"), "concat")
+        branches = arguments["branches"]
+        where = arguments.location_of("branches")
+        if isinstance(branches, Mapping):
+            named = [(str(key), value, branches.location_of(key)) for key, value in branches.items()]
+        elif isinstance(branches, Sequence):
+            named = [(str(i), value, branches.location_of(i)) for i, value in enumerate(branches)]
+        else:
+            raise CnnCalcError(f"concat 'branches' must be a list of layer lists, received {_describe(branches)}", where)
+        if len(named) < 2:
+            raise CnnCalcError("concat needs at least two branches", where)
+        self.groups.append(Group(path, "concat", location))
+        inner = Scope(path, current, scope)
+        lasts = []
+        for name, layers, branch_location in named:
+            inner.used.add(name)
+            branch = Scope(inner.child_path(name), current, inner)
+            self.groups.append(Group(branch.path, "branch", branch_location))
+            last = self.expand_list(_sequence(layers, branch_location, "a branch"), branch, current, names, depth + 1)
+            self.produced[branch.path] = last
+            lasts.append(last)
+        join = inner.child_path(self._unique(inner, "concat"))
+        return self._add_node(join, "concat", _mapping(None, location, "concat"), names, tuple(lasts), location)
+
+    def _repeat(self, arguments, path, scope, current, names, depth, location) -> int:
+        _check_keys(arguments, ("times", "layers", "var", "name", "when"), "repeat")
+        times = arguments.get("times")
+        if isinstance(times, str):
+            try:
+                times = evaluate(times, names)
+            except ExpressionError as error:
+                raise CnnCalcError(f"repeat times: {error}", arguments.location_of("times")) from None
+        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+            raise CnnCalcError(f"repeat needs 'times', a whole number >= 1, received {times!r}", arguments.location_of("times"))
+        if times > MAX_LAYERS:
+            raise CnnCalcError(f"repeat times {times:,} is more than the {MAX_LAYERS:,} layers a network may have",
+                               arguments.location_of("times"))
+        var = arguments.get("var", "i")
+        if not isinstance(var, str) or not var.isidentifier():
+            raise CnnCalcError(f"repeat 'var' must be a name, received {var!r}", arguments.location_of("var"))
+        layers = _sequence(arguments.get("layers"), arguments.location_of("layers"), "repeat 'layers'")
+        self.groups.append(Group(path, "repeat", location))
+        inner = Scope(path, current, scope)
+        for i in range(times):
+            local = {**names, var: i}
+            if len(layers) == 1:
+                current = self.expand_item(layers[0], layers.location_of(0), inner, current, local, depth + 1, str(i))
+            else:
+                inner.used.add(str(i))
+                step = Scope(inner.child_path(str(i)), current, inner)
+                self.groups.append(Group(step.path, "step", location))
+                current = self.expand_list(layers, step, current, local, depth + 1)
+                self.produced[step.path] = current
+        return current
+
+    def _call(self, block: Block, arguments, path, scope, current, names, depth, location) -> int:
+        if block.name in self.calls:
+            chain = " -> ".join([*self.calls[self.calls.index(block.name):], block.name])
+            raise CnnCalcError(f"block '{block.name}' uses itself ({chain})", location)
+        bound = {}
+        for key, value in arguments.items():
+            if key in ("name", "when"):
+                continue
+            if key not in block.params:
+                raise CnnCalcError(
+                    f"block '{block.name}' has no parameter '{key}'{suggest(key, list(block.params))}"
+                    f" (it takes: {', '.join(block.params) or 'none'})", arguments.key_locations.get(key, location))
+            bound[key] = self._block_argument(value, names, arguments.location_of(key))
+        for key, default in block.params.items():
+            if key not in bound:
+                if default is None:
+                    raise CnnCalcError(f"block '{block.name}' needs the parameter '{key}'", location)
+                bound[key] = self._block_argument(default, bound, block.location)
+        self.groups.append(Group(path, block.name, location))
+        self.calls.append(block.name)
+        try:
+            return self.expand_list(block.layers, Scope(path, current, scope), current, bound, depth + 1)
+        except CnnCalcError as error:
+            if error.location is not None and error.location != location:
+                error.message += f" (in block '{block.name}' used at line {location.line})"
+            raise
+        finally:
+            self.calls.pop()
+
+    @staticmethod
+    def _block_argument(value: Any, names: dict, location: Location) -> Any:
+        """Strings are expressions in the caller's names, unless they are a plain word like 'same'."""
+        if not isinstance(value, str) or (value.isidentifier() and value not in names):
+            return value
+        try:
+            return evaluate(value, names)
+        except ExpressionError as error:
+            raise CnnCalcError(str(error), location) from None
+
+
+def _without(arguments: Mapping, key: str) -> Mapping:
+    rest = _mapping(None, arguments.location, "")
+    for other, value in arguments.items():
+        if other != key:
+            rest[other] = value
+            rest.key_locations[other] = arguments.key_locations.get(other, arguments.location)
+            rest.value_locations[other] = arguments.location_of(other)
+    return rest

@@ -1,0 +1,118 @@
+"""Shape propagation and counting: walk the nodes in order, apply each kind's rule, and total the counts.
+
+Returns plain frozen data; rendering is elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from .errors import CnnCalcError
+from .layers import REGISTRY, Operand, Weight, bind, format_shape
+from .network import INPUT, Group, Network
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """What one layer produces and costs. Shapes include the batch; counts are for the whole batch."""
+
+    path: str
+    kind: str
+    output: tuple
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    activations: int
+    weights: tuple[Weight, ...]
+    inputs: tuple[int, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    activations: int
+    activation_bytes: int
+    param_bytes: int
+    input_bytes: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of propagating a network at one input size, batch and dtype."""
+
+    name: str
+    file: str
+    input: tuple
+    output: tuple
+    dtype: str
+    layers: tuple[LayerResult, ...]
+    groups: tuple[Group, ...]
+    totals: Totals
+
+
+def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
+    """Compute every layer's output shape, weights and counts; the first broken rule raises CnnCalcError."""
+    shapes: list[tuple] = []
+    results: list[LayerResult] = []
+
+    def shape_of(index: int) -> tuple:
+        return network.input if index == INPUT else shapes[index]
+
+    for node in network.nodes:
+        kind = REGISTRY[node.kind]
+        if kind.multi_input:
+            x = [Operand(network.nodes[i].path if i != INPUT else "input", shape_of(i)) for i in node.inputs]
+            names = node.names
+        else:
+            x = shape_of(node.inputs[0])
+            names = {**node.names, "in_channels": x[0]}
+        try:
+            arguments = bind(kind, node.raw, names, x, node.raw.location_of)
+            y = kind.output(arguments, x)
+            weights = tuple(kind.weights(arguments, x))
+            macs = kind.macs(arguments, x, y)
+            flops = kind.flops(arguments, x, y)
+        except CnnCalcError as error:
+            received = "" if kind.multi_input else f" (input {format_shape(x)})"
+            if error.location is None and received:
+                error.message += received
+            raise error.located(node.location, node.path) from None
+        shapes.append(y)
+        results.append(LayerResult(
+            path=node.path,
+            kind=node.kind,
+            output=(batch, *y),
+            params=sum(w.size for w in weights if w.trainable),
+            buffers=sum(w.size for w in weights if not w.trainable),
+            macs=batch * macs,
+            flops=batch * flops,
+            activations=batch * prod(y),
+            weights=weights,
+            inputs=node.inputs,
+            line=node.location.line,
+        ))
+    return Report(network.name, network.file, (batch, *network.input), results[-1].output, dtype,
+                  tuple(results), network.groups, _totals(results, batch * prod(network.input), DTYPE_BYTES[dtype]))
+
+
+def _totals(layers: list[LayerResult], input_elements: int, width: int) -> Totals:
+    params = sum(layer.params for layer in layers)
+    activations = sum(layer.activations for layer in layers)
+    return Totals(
+        params=params,
+        buffers=sum(layer.buffers for layer in layers),
+        macs=sum(layer.macs for layer in layers),
+        flops=sum(layer.flops for layer in layers),
+        activations=activations,
+        activation_bytes=activations * width,
+        param_bytes=params * width,
+        input_bytes=input_elements * width,
+    )
