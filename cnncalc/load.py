@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,18 @@ MAX_INCLUDES = 16
 
 
 def _builtin_folder():
-    return resources.files("cnncalc.architectures")
+    """The architectures/ folder: package data when installed, the checkout's folder when run from source."""
+    try:
+        return resources.files("cnncalc.architectures")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "architectures"
 
 
 def builtin_names() -> list[str]:
     """Names of the built-in networks shipped in architectures/ (files starting with '_' only hold blocks)."""
-    return sorted(entry.name[:-5] for entry in _builtin_folder().iterdir()
-                  if entry.name.endswith(".yaml") and not entry.name.startswith("_"))
+    names = [entry.name[:-5] for entry in _builtin_folder().iterdir()
+             if entry.name.endswith(".yaml") and not entry.name.startswith("_")]
+    return sorted(names, key=lambda name: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)])
 
 
 def resolve(net: str) -> tuple[str, str, Any]:

@@ -282,6 +282,7 @@ class Expander:
         if arguments.get("shortcut"):
             shortcut = _sequence(arguments["shortcut"], arguments.location_of("shortcut"), "residual 'shortcut'")
             shortcut_scope = Scope(inner.child_path(self._unique(inner, "shortcut")), current, inner)
+            self.groups.append(Group(shortcut_scope.path, "shortcut", arguments.location_of("shortcut")))
             shortcut_last = self.expand_list(shortcut, shortcut_scope, current, names, depth + 1)
             self.produced[shortcut_scope.path] = shortcut_last
         join = inner.child_path(self._unique(inner, "add"))
