@@ -1,0 +1,122 @@
+"""The command line: golden tables and JSON, exit codes, one-line errors, and no numpy on static commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+@pytest.mark.parametrize("args,name", [
+    (("params", "alexnet"), "params_alexnet.txt"),
+    (("flops", "resnet18", "--depth", "1"), "flops_resnet18_depth1.txt"),
+    (("shapes", "lenet5"), "shapes_lenet5.txt"),
+    (("shapes", "resnet50", "--depth", "0", "--batch", "8"), "shapes_resnet50_depth0_batch8.txt"),
+    (("params", "alexnet-torchvision", "--dtype", "float16"), "params_alexnet_torchvision_fp16.txt"),
+    (("list",), "list.txt"),
+])
+def test_golden_tables(cli, golden, args, name):
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    golden(name, result.stdout)
+
+
+def test_golden_json(cli, golden):
+    result = cli("params", "lenet5", "--format", "json")
+    assert result.exit_code == 0
+    golden("params_lenet5.json", result.stdout)
+
+
+@pytest.mark.parametrize("command", ["shapes", "params", "flops"])
+def test_json_is_the_same_document_for_all_three(cli, command):
+    document = json.loads(cli(command, "resnet18", "--format", "json", "--batch", "2").stdout)
+    assert document == json.loads(cli("shapes", "resnet18", "--format", "json", "--batch", "2").stdout)
+    assert document["input"] == [2, 3, 224, 224] and document["output"] == [2, 1000]
+    layers = document["layers"]
+    assert {"path", "kind", "output", "params", "macs", "flops"} <= set(layers[0])
+    for field in ("params", "buffers", "macs", "flops", "activations"):
+        assert sum(layer[field] for layer in layers) == document["totals"][field]
+    assert document["totals"]["params"] == 11_689_512
+    assert document["totals"]["macs"] == 2 * 1_814_073_344
+    assert document["totals"]["param_bytes"] == 4 * 11_689_512
+    assert all(isinstance(layer["output"][0], int) and layer["output"][0] == 2 for layer in layers)
+
+
+def test_depth_collapses_groups_to_subtotals(cli):
+    text = cli("flops", "resnet152", "--depth", "0").stdout
+    lines = [line.split() for line in text.splitlines()]
+    rows = {line[0]: line for line in lines if line and line[0].startswith("layer")}
+    assert set(rows) == {"layer1", "layer2", "layer3", "layer4"}
+    assert rows["layer3"][3] == "8,015,314,944"  # the reference's layer3 MACs
+    assert not any(line and line[0] in ("0", "conv1") and len(line) > 1 and line[1] == "bottleneck" for line in lines)
+
+
+def test_input_override(cli):
+    document = json.loads(cli("shapes", "alexnet", "--input", "3x224x224", "--format", "json").stdout)
+    assert document["layers"][0]["output"] == [1, 96, 54, 54]
+
+
+def test_invalid_network_exits_1_with_one_line(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ninput: [3, 32, 32]\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - linear: 10\n")
+    result = cli("params", str(bad))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"{bad}:5:5: error: linear needs a flattened input (features), received 8x30x30; add '- flatten' before it [linear1]"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (("params", "nosuchnet"), "'nosuchnet' is neither a file nor a built-in network"),
+    (("params", "resnet15"), "(did you mean 'resnet152'?)"),
+    (("params", "missing.yaml"), "no such file: missing.yaml"),
+    (("params", "alexnet", "--input", "3by224"), "--input must look like 3x224x224, received '3by224'"),
+    (("params", "alexnet", "--input", "3x0x5"), "--input needs 1 to 4 sizes >= 1, received '3x0x5'"),
+])
+def test_usage_errors_exit_2(cli, args, message):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_option_exits_2(cli):
+    assert cli("params", "alexnet", "--frobnicate").exit_code == 2
+    assert cli("params", "alexnet", "--batch", "0").exit_code == 2
+
+
+def test_directory_instead_of_file(cli, tmp_path):
+    result = cli("params", str(tmp_path) + "/")
+    assert result.exit_code == 1
+    assert "is a directory, not a description file" in result.stderr
+
+
+def test_check_reports_each_file(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 9}\n")
+    result = cli("check", "alexnet", str(bad), "lenet5")
+    assert result.exit_code == 1
+    assert "alexnet" in result.stdout and "lenet5" in result.stdout
+    assert "kernel 9 is larger than the padded input 8" in result.output
+    assert cli("check", "alexnet", "lenet5").exit_code == 0
+
+
+STATIC = textwrap.dedent("""
+    import sys
+    from cnncalc.cli import app
+    try:
+        app(sys.argv[1:])
+    except SystemExit as exit:
+        assert not exit.code, exit.code
+    assert "numpy" not in sys.modules, "numpy was imported"
+""")
+
+
+@pytest.mark.parametrize("args", [["params", "resnet152"], ["shapes", "alexnet", "--format", "json"],
+                                  ["flops", "vgg16"], ["check", "alexnet"], ["list"]])
+def test_static_commands_do_not_import_numpy(args):
+    result = subprocess.run([sys.executable, "-c", STATIC, *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,115 @@
+"""Each layer kind as a parameter table: input shape -> output shape, params, buffers, MACs, FLOPs (by hand)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.layers import REGISTRY
+from cnncalc.load import parse_network
+from cnncalc.propagate import propagate
+
+
+def one_layer(layer: str, input_shape: list) -> object:
+    text = f"name: t\ninput: {input_shape}\nlayers:\n  - {layer}\n"
+    return propagate(parse_network(text, "t.yaml")).layers[-1]
+
+
+# layer, input, output (no batch), params, buffers, macs, flops
+TABLE = [
+    # conv: weight out*(in/g)*k*k + bias out; MACs = out elements * (in/g)*k*k; FLOPs = 2 MACs + out elements
+    ("conv: {out: 8, kernel: 3}", [4, 10, 10], (8, 8, 8), 8 * 4 * 9 + 8, 0, 512 * 36, 2 * 512 * 36 + 512),
+    ("conv: {out: 8, kernel: 3, padding: same, bias: false}", [4, 10, 10], (8, 10, 10), 288, 0, 800 * 36, 2 * 800 * 36),
+    ("conv: {out: 8, kernel: 3, stride: 2, padding: same}", [4, 9, 9], (8, 5, 5), 296, 0, 200 * 36, 2 * 200 * 36 + 200),
+    ("conv: {out: 8, kernel: 3, groups: 2}", [4, 5, 5], (8, 3, 3), 8 * 2 * 9 + 8, 0, 72 * 18, 2 * 72 * 18 + 72),
+    ("conv: {out: 4, kernel: 3, groups: in_channels, padding: 1}", [4, 6, 6], (4, 6, 6), 4 * 9 + 4, 0, 144 * 9, 2 * 144 * 9 + 144),
+    ("conv: {out: 2, kernel: [3, 1], padding: [1, 0]}", [1, 5, 5], (2, 5, 5), 2 * 3 + 2, 0, 50 * 3, 2 * 50 * 3 + 50),
+    ("conv: {out: 2, kernel: 3, padding: [[0, 2], [1, 1]]}", [1, 4, 4], (2, 4, 4), 20, 0, 32 * 9, 2 * 32 * 9 + 32),
+    ("conv: {out: 2, kernel: 3, dilation: 2}", [1, 7], (2, 3), 2 * 3 + 2, 0, 6 * 3, 2 * 6 * 3 + 6),
+    ("conv: {out: 2, kernel: 3}", [1, 5, 5, 5], (2, 3, 3, 3), 2 * 27 + 2, 0, 54 * 27, 2 * 54 * 27 + 54),
+    # convtranspose: weight in*(out/g)*k*k; MACs = input elements * (out/g)*k*k
+    ("convtranspose: {out: 4, kernel: 2, stride: 2}", [8, 5, 5], (4, 10, 10), 8 * 4 * 4 + 4, 0, 200 * 16, 2 * 200 * 16 + 400),
+    ("convtranspose: {out: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1, bias: false}", [2, 4, 4], (4, 8, 8),
+     2 * 4 * 9, 0, 32 * 36, 2 * 32 * 36),
+    # pooling: max = k-1 comparisons per output, avg = k per output
+    ("maxpool: 2", [3, 8, 8], (3, 4, 4), 0, 0, 0, 48 * 3),
+    ("maxpool: {kernel: 3, stride: 2, ceil_mode: true}", [1, 10, 10], (1, 5, 5), 0, 0, 0, 25 * 8),
+    ("maxpool: {kernel: 3, stride: 1, padding: 1, dilation: 2}", [1, 6], (1, 4), 0, 0, 0, 4 * 2),
+    ("avgpool: {kernel: 2, stride: 1}", [2, 3, 3], (2, 2, 2), 0, 0, 0, 8 * 4),
+    ("avgpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: false}", [1, 6, 6], (1, 4, 4), 0, 0, 0, 16 * 9),
+    ("globalavgpool", [5, 4, 3], (5, 1, 1), 0, 0, 0, 60),
+    # adaptive: windows of 7 -> 3 are [0,3) [2,5) [4,7): 3+3+3 per dim
+    ("adaptiveavgpool: 3", [2, 7, 7], (2, 3, 3), 0, 0, 0, 2 * 9 * 9),
+    ("adaptiveavgpool: [1, 2]", [1, 4, 5], (1, 1, 2), 0, 0, 0, 4 * 6),
+    ("flatten", [3, 4, 5], (60,), 0, 0, 0, 0),
+    ("linear: 10", [20], (10,), 210, 0, 200, 410),
+    ("linear: {out: 10, bias: false}", [20], (10,), 200, 0, 200, 400),
+    ("batchnorm", [6, 2, 2], (6, 2, 2), 12, 12, 0, 48),
+    ("batchnorm: {affine: false}", [6], (6,), 0, 12, 0, 12),
+    ("lrn: 5", [8, 2, 2], (8, 2, 2), 0, 0, 0, 32 * 13),
+    ("dropout: 0.3", [7], (7,), 0, 0, 0, 0),
+    ("relu", [2, 3, 3], (2, 3, 3), 0, 0, 0, 18),
+    ("leakyrelu: 0.2", [10], (10,), 0, 0, 0, 20),
+    ("sigmoid", [10], (10,), 0, 0, 0, 40),
+    ("tanh", [10], (10,), 0, 0, 0, 10),
+    ("gelu", [10], (10,), 0, 0, 0, 50),
+    ("silu", [10], (10,), 0, 0, 0, 50),
+    ("identity", [10], (10,), 0, 0, 0, 0),
+    # softmax over n values: 5n - 2 operations
+    ("softmax", [10], (10,), 0, 0, 0, 48),
+    ("softmax", [4, 3, 3], (4, 3, 3), 0, 0, 0, 9 * 18),
+    ("softmax: -1", [4, 3, 2], (4, 3, 2), 0, 0, 0, 12 * 8),
+    ("upsample: 2", [3, 4, 4], (3, 8, 8), 0, 0, 0, 0),
+    ("upsample: {scale: 1.5, mode: bilinear}", [1, 4, 5], (1, 6, 7), 0, 0, 0, 42 * 9),
+    ("upsample: {size: [3, 5, 7], mode: bilinear}", [1, 2, 2, 2], (1, 3, 5, 7), 0, 0, 0, 105 * 21),
+    ("upsample: {scale: [2, 1]}", [1, 3, 3], (1, 6, 3), 0, 0, 0, 0),
+]
+
+
+@pytest.mark.parametrize("layer,input_shape,output,params,buffers,macs,flops", TABLE)
+def test_kind_table(layer, input_shape, output, params, buffers, macs, flops):
+    result = one_layer(layer, input_shape)
+    assert result.output[1:] == output
+    assert (result.params, result.buffers, result.macs, result.flops) == (params, buffers, macs, flops)
+
+
+def test_every_kind_is_in_the_table():
+    tested = {row[0].split(":")[0] for row in TABLE} | {"add", "concat"}
+    assert tested == set(REGISTRY)
+
+
+def test_weights_are_named_like_pytorch():
+    conv = one_layer("conv: {out: 8, kernel: 3, groups: 2}", [4, 5, 5])
+    assert [(w.name, w.shape, w.trainable) for w in conv.weights] == [("weight", (8, 2, 3, 3), True), ("bias", (8,), True)]
+    norm = one_layer("batchnorm", [6, 2, 2])
+    assert [(w.name, w.trainable) for w in norm.weights] == [
+        ("weight", True), ("bias", True), ("running_mean", False), ("running_var", False)]
+    transposed = one_layer("convtranspose: {out: 4, kernel: 2, groups: 2}", [6, 3, 3])
+    assert transposed.weights[0].shape == (6, 2, 2, 2)
+
+
+def test_add_and_concat_of_references():
+    text = """name: t
+input: [4, 8, 8]
+layers:
+  - conv: {name: a, out: 4, kernel: 3, padding: 1}
+  - conv: {name: b, out: 6, kernel: 3, padding: 1}
+  - concat: [a, previous]
+  - conv: {name: c, out: 4, kernel: 1}
+  - add: [c, a, input]
+"""
+    report = propagate(parse_network(text, "t.yaml"))
+    concat, _, add = report.layers[2:]
+    assert concat.output == (1, 10, 8, 8) and concat.flops == 0
+    assert add.output == (1, 4, 8, 8) and add.flops == 2 * 256
+    assert [report.layers[i].path if i >= 0 else "input" for i in add.inputs] == ["c", "a", "input"]
+
+
+def test_counting_doc_states_every_kinds_rule():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "counting.md").read_text()
+    for kind in REGISTRY.values():
+        if kind.flops_rule != "0":
+            assert f"| `{kind.name}` | {kind.flops_rule} |" in doc, kind.name
+        else:
+            assert f"`{kind.name}`" in doc, kind.name

@@ -1,0 +1,135 @@
+"""Every built-in network against published figures (tests/reference/, copied from the project's references)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from cnncalc.load import builtin_names, load
+from cnncalc.propagate import propagate
+
+REFERENCE = Path(__file__).parent / "reference"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+# built-in name -> torchvision.csv model name
+TORCHVISION_NAMES = {
+    "alexnet-torchvision": "alexnet", "vgg16": "vgg16", "resnet18": "resnet18", "resnet34": "resnet34",
+    "resnet50": "resnet50", "resnet101": "resnet101", "resnet152": "resnet152",
+}
+
+
+def rows(name: str) -> list[dict]:
+    with open(REFERENCE / name, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def shape(text: str) -> tuple:
+    return tuple(int(part) for part in text.split("x"))
+
+
+@pytest.mark.parametrize("builtin,model", sorted(TORCHVISION_NAMES.items()))
+def test_torchvision_params_and_macs(builtin, model):
+    expected = next(row for row in rows("torchvision.csv") if row["model"] == model)
+    report = propagate(load(builtin))
+    assert report.input[1:] == shape(expected["input"])
+    assert report.totals.params == int(expected["params"])
+    assert report.totals.macs == int(expected["macs"])
+
+
+def test_alexnet_layer_by_layer():
+    report = propagate(load("alexnet"))
+    by_path = {layer.path: layer for layer in report.layers}
+    for row in rows("alexnet-original.csv"):
+        if row["layer"] == "total":
+            assert report.totals.params == int(row["params"]) == 60_965_224
+            assert report.totals.macs == int(row["macs"]) == 724_406_816
+            assert report.output[1:] == shape(row["output"])
+            continue
+        layer = by_path[row["layer"]]
+        assert layer.output[1:] == shape(row["output"]), row["layer"]
+        assert layer.params == int(row["params"]), row["layer"]
+        assert layer.macs == int(row["macs"]), row["layer"]
+
+
+def test_alexnet_variants_from_the_reference_notes():
+    """Without groups: 62,378,344 params; at a 224 input conv1 gives 54x54."""
+    assert propagate(load("alexnet", (3, 224, 224))).layers[0].output == (1, 96, 54, 54)
+    text = (Path(__file__).parents[1] / "architectures" / "alexnet.yaml").read_text()
+    assert text.count(", groups: 2") == 3
+    text = text.replace(", groups: 2", "")
+    from cnncalc.load import parse_network
+
+    assert propagate(parse_network(text, "alexnet.yaml")).totals.params == 62_378_344
+
+
+# stage label in resnet152-stages.csv -> path prefixes it covers
+STAGES = {
+    "conv1+bn1": ("conv1", "bn1"), "maxpool": ("maxpool",), "layer1 (3 bottlenecks)": ("layer1",),
+    "layer2 (8 bottlenecks)": ("layer2",), "layer3 (36 bottlenecks)": ("layer3",),
+    "layer4 (3 bottlenecks)": ("layer4",), "avgpool": ("avgpool",), "fc": ("fc",),
+}
+
+
+def test_resnet152_stage_by_stage():
+    report = propagate(load("resnet152"))
+    for row in rows("resnet152-stages.csv"):
+        if row["stage"] == "total":
+            assert (report.totals.params, report.totals.macs) == (int(row["params"]), int(row["macs"]))
+            continue
+        prefixes = STAGES[row["stage"]]
+        members = [layer for layer in report.layers if layer.path.split(".")[0] in prefixes]
+        assert members, row["stage"]
+        assert members[-1].output[1:] == shape(row["output"]), row["stage"]
+        assert sum(layer.params for layer in members) == int(row["params"]), row["stage"]
+        assert sum(layer.macs for layer in members) == int(row["macs"]), row["stage"]
+
+
+def test_resnet152_structure():
+    """155 convolutions without bias, 155 batch norms, one linear layer; buffers are the running statistics."""
+    report = propagate(load("resnet152"))
+    convs = [layer for layer in report.layers if layer.kind == "conv"]
+    norms = [layer for layer in report.layers if layer.kind == "batchnorm"]
+    assert len(convs) == 155 and len(norms) == 155
+    assert all(len(layer.weights) == 1 for layer in convs)
+    assert [layer.kind for layer in report.layers].count("linear") == 1
+    assert report.totals.buffers == sum(layer.params for layer in norms)
+
+
+def test_lenet5_by_hand():
+    """C1 6x(5x5+1)=156, C3 16x(6x25+1)=2,416, C5 120x(400+1)=48,120, F6 84x121=10,164, output 10x85=850."""
+    report = propagate(load("lenet5"))
+    assert [layer.params for layer in report.layers if layer.params] == [156, 2416, 48120, 10164, 850]
+    assert report.totals.params == 61_706
+    # MACs: 28*28*6*25 + 10*10*16*150 + 400*120 + 120*84 + 84*10
+    assert report.totals.macs == 117_600 + 240_000 + 48_000 + 10_080 + 840
+    assert report.output == (1, 10)
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_rows_sum_to_totals(name):
+    report = propagate(load(name), batch=2)
+    for field in ("params", "buffers", "macs", "flops", "activations"):
+        assert sum(getattr(layer, field) for layer in report.layers) == getattr(report.totals, field)
+    assert report.totals.activation_bytes == 4 * report.totals.activations
+
+
+@pytest.mark.parametrize("name", ["alexnet", "resnet50"])
+def test_batch_scales_operations_not_parameters(name):
+    one, eight = propagate(load(name)), propagate(load(name), batch=8)
+    assert eight.totals.params == one.totals.params
+    assert eight.totals.macs == 8 * one.totals.macs
+    assert eight.totals.flops == 8 * one.totals.flops
+    assert eight.output == (8, *one.output[1:])
+
+
+def test_every_builtin_has_a_reference_test():
+    covered = set(TORCHVISION_NAMES) | {"alexnet", "lenet5"}
+    assert set(builtin_names()) - covered <= {"unet"}, "a built-in network without a reference test"
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the project's shared references are not beside this checkout")
+@pytest.mark.parametrize("name", ["torchvision.csv", "alexnet-original.csv", "resnet152-stages.csv"])
+def test_copied_references_are_current(name):
+    assert (REFERENCE / name).read_text() == (SHARED / name).read_text()
