@@ -17,14 +17,27 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class CnnCalcError(Exception):
-    """A mistake in a description or a command: what is wrong, where, and in which layer."""
+def one_line(text: str) -> str:
+    """Error messages are one line each, whatever a description's strings hold."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
-    def __init__(self, message: str, location: Location | None = None, layer: str | None = None):
+
+class CnnCalcError(Exception):
+    """A mistake in a description or a command: what is wrong, where, and in which layer.
+
+    ``argument`` names the layer argument the mistake is about (``groups``, ``kernel``) when the code that finds
+    it does not know where that argument stands; the propagator turns it into the location of its value.
+    ``uses`` lists the block uses the mistake was reached through, innermost first: (block name, use site).
+    """
+
+    def __init__(self, message: str, location: Location | None = None, layer: str | None = None,
+                 argument: str | None = None):
         super().__init__(message)
         self.message = message
         self.location = location
         self.layer = layer
+        self.argument = argument
+        self.uses: list[tuple[str, Location]] = []
 
     def located(self, location: Location | None, layer: str | None = None) -> "CnnCalcError":
         """Fill in the location and layer path if they are not known yet."""
@@ -34,10 +47,25 @@ class CnnCalcError(Exception):
             self.layer = layer
         return self
 
+    def used_in(self, block: str, site: Location) -> "CnnCalcError":
+        """Record that the mistake lies inside block ``block`` used at ``site`` (called from the inside out)."""
+        if self.location != site and (block, site) not in self.uses:
+            self.uses.append((block, site))
+        return self
+
+    @property
+    def detail(self) -> str:
+        """The message with the block uses it was reached through, without location and layer."""
+        text = self.message
+        for block, site in self.uses:
+            where = f"line {site.line}" if self.location and site.file == self.location.file else str(site)
+            text += f" (in block '{block}' used at {where})"
+        return one_line(text)
+
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        layer = f" [{self.layer}]" if self.layer else ""
-        return f"{where}error: {self.message}{layer}"
+        layer = f" [{one_line(self.layer)}]" if self.layer else ""
+        return f"{where}error: {self.detail}{layer}"
 
 
 class UsageError(CnnCalcError):

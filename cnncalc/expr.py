@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import ast
 import operator
+import warnings
 from typing import Any, Callable
 
 MAX_LENGTH = 400
+MAX_NODES = 200
 MAX_MAGNITUDE = 10**18
 
 
@@ -72,10 +74,24 @@ def evaluate(text: str, names: dict[str, Any]) -> Any:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
+        with warnings.catch_warnings():  # "invalid decimal literal" and the like would be printed, not raised
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise ExpressionError(f"'{text}' is not a valid expression") from None
-    return _Evaluator(names).visit(tree.body)
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ExpressionError(f"expression has more than {MAX_NODES} parts")
+    try:
+        return _Evaluator(names).visit(tree.body)
+    except (OverflowError, RecursionError):
+        raise ExpressionError(f"'{text}' is too large to compute") from None
+
+
+def _number(value: Any, node: ast.AST) -> Any:
+    """Arithmetic is on numbers only: a name bound to a list or a word is passed through, never computed with."""
+    if not isinstance(value, (int, float)):
+        raise ExpressionError(f"cannot compute with {value!r} in '{ast.unparse(node)}'")
+    return value
 
 
 class _Evaluator:
@@ -108,20 +124,17 @@ class _Evaluator:
         function = _BINARY.get(type(node.op))
         if function is None:
             raise ExpressionError(f"operator in '{ast.unparse(node)}' is not allowed")
-        left, right = self.visit(node.left), self.visit(node.right)
-        try:
-            return function(left, right)
-        except TypeError:
-            raise ExpressionError(f"cannot compute '{ast.unparse(node)}' with {left!r} and {right!r}") from None
+        left, right = _number(self.visit(node.left), node), _number(self.visit(node.right), node)
+        return function(left, right)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
         value = self.visit(node.operand)
         if isinstance(node.op, ast.Not):
             return not value
         if isinstance(node.op, ast.USub):
-            return -value
+            return -_number(value, node)
         if isinstance(node.op, ast.UAdd):
-            return +value
+            return +_number(value, node)
         raise ExpressionError(f"operator in '{ast.unparse(node)}' is not allowed")
 
     def visit_Compare(self, node: ast.Compare) -> Any:
@@ -131,7 +144,11 @@ class _Evaluator:
             if function is None:
                 raise ExpressionError(f"comparison in '{ast.unparse(node)}' is not allowed")
             right = self.visit(right_node)
-            if not function(left, right):
+            try:
+                holds = function(left, right)
+            except TypeError:
+                raise ExpressionError(f"cannot compare {left!r} and {right!r} in '{ast.unparse(node)}'") from None
+            if not holds:
                 return False
             left = right
         return True
@@ -151,7 +168,7 @@ class _Evaluator:
     def visit_Call(self, node: ast.Call) -> Any:
         if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCTIONS or node.keywords:
             raise ExpressionError(f"'{ast.unparse(node)}': only min(...) and max(...) may be called")
-        arguments = [self.visit(argument) for argument in node.args]
+        arguments = [_number(self.visit(argument), node) for argument in node.args]
         if not arguments:
             raise ExpressionError(f"'{ast.unparse(node)}' needs at least one argument")
         return _FUNCTIONS[node.func.id](*arguments)

@@ -7,12 +7,13 @@ bias excluded; FLOPs count every arithmetic operation (the rule of each kind is 
 
 from __future__ import annotations
 
-from math import floor, prod
+from math import prod
 from types import SimpleNamespace
 
 from . import sizes
 from .errors import CnnCalcError
 from .layers import Arg, LayerKind, Operand, Shape, Weight, format_shape, register
+from .symbolic import require
 
 RANK_NAMES = "[C, L], [C, H, W] or [C, D, H, W]"
 
@@ -69,9 +70,9 @@ def _conv_args(extra: tuple[Arg, ...] = ()) -> tuple[Arg, ...]:
 def _grouped(kind: str, a: SimpleNamespace, channels: int) -> int:
     """Input channels per group; both channel counts must divide by groups."""
     if channels % a.groups:
-        raise CnnCalcError(f"{kind}: input channels {channels} are not divisible by groups {a.groups}")
+        raise CnnCalcError(f"{kind}: input channels {channels} are not divisible by groups {a.groups}", argument="groups")
     if a.out % a.groups:
-        raise CnnCalcError(f"{kind}: output channels {a.out} are not divisible by groups {a.groups}")
+        raise CnnCalcError(f"{kind}: output channels {a.out} are not divisible by groups {a.groups}", argument="groups")
     return channels // a.groups
 
 
@@ -111,12 +112,13 @@ class ConvTranspose(LayerKind):
         _feature_map(self.name, x)
         _grouped(self.name, a, x[0])
         if isinstance(a.padding, str):
-            raise CnnCalcError(f"{self.name}: padding '{a.padding}' is not supported; give the padding as numbers")
+            raise CnnCalcError(f"{self.name}: padding '{a.padding}' is not supported; give the padding as numbers",
+                               argument="padding")
         limits = [max(s, d) for s, d in zip(a.stride, a.dilation)]
         if any(op >= limit for op, limit in zip(a.output_padding, limits)):
             raise CnnCalcError(
                 f"{self.name}: output_padding {list(a.output_padding)} must be smaller than stride or dilation "
-                f"({list(a.stride)}, {list(a.dilation)})"
+                f"({list(a.stride)}, {list(a.dilation)})", argument="output_padding"
             )
         return (a.out, *(
             sizes.transposed_output_size(n, k, s, p, d, op)
@@ -142,8 +144,8 @@ def _check_pool_padding(kind: str, a: SimpleNamespace, x: Shape, span_of) -> Non
         half = span_of(kernel, dilation) // 2
         if max(before, after) > half:
             raise CnnCalcError(
-                f"{kind}: padding {max(before, after)} is more than half the kernel ({half} at most for kernel {kernel})"
-            )
+                f"{kind}: padding {max(before, after)} is more than half the kernel ({half} at most for kernel {kernel})",
+                argument="padding")
 
 
 @register
@@ -332,7 +334,7 @@ class _Elementwise(LayerKind):
 def _elementwise(kind: str, count: int, description: str, arguments: tuple[Arg, ...] = (), main: str | None = None):
     cls = type(kind, (_Elementwise,), {
         "name": kind, "doc": description, "per_element": count, "args": arguments, "main": main,
-        "flops_rule": f"{count} per element",
+        "flops_rule": f"{count} per element" if count else "0",
     })
     register(cls)
 
@@ -358,7 +360,8 @@ class Softmax(LayerKind):
     def _axis(self, a, x) -> int:
         axis = a.dim - 1 if a.dim > 0 else len(x) + a.dim
         if a.dim == 0 or not 0 <= axis < len(x):
-            raise CnnCalcError(f"softmax: dim {a.dim} is not a dimension of a {format_shape(x)} sample (batch is 0)")
+            raise CnnCalcError(f"softmax: dim {a.dim} is not a dimension of a {format_shape(x)} sample (batch is 0)",
+                               argument="dim")
         return axis
 
     def output(self, a, x):
@@ -380,7 +383,7 @@ class Upsample(LayerKind):
         Arg("size", "sizes", "output size, an int or one per spatial dimension"),
         Arg("mode", "choice", "interpolation", default="nearest", choices=("nearest", "bilinear")),
     )
-    flops_rule = "nearest: 0; bilinear: 3 x (2^d - 1) per output element (d one-dimensional lerps of 3 ops)"
+    flops_rule = "nearest: 0; bilinear: 3 x (2^d - 1) per output element (2^d - 1 linear interpolations of 3 ops, d spatial dims)"
 
     def output(self, a, x):
         _feature_map(self.name, x)
@@ -388,15 +391,30 @@ class Upsample(LayerKind):
             raise CnnCalcError("upsample needs exactly one of 'scale' and 'size'")
         if a.size is not None:
             return (x[0], *a.size)
-        out = tuple(floor(n * s) for n, s in zip(x[1:], a.scale))
-        if min(out) < 1:
-            raise CnnCalcError(f"upsample: output size {format_shape(out)} is below 1")
+        out = tuple(n * s.numerator // s.denominator for n, s in zip(x[1:], a.scale))  # floor(n * s), exactly
+        for size in out:
+            positive = size >= 1
+            if positive is not True:
+                require(positive, lambda: f"upsample: output size {format_shape(out)} is below 1", argument="scale")
         return (x[0], *out)
 
     def flops(self, a, x, y):
         if a.mode == "nearest":
             return 0
         return prod(y) * 3 * (2 ** (len(y) - 1) - 1)
+
+
+def _agree(x: list[Operand], start: int, message) -> None:
+    """Operands have the same rank and sizes from dimension ``start`` on; symbolic sizes that agree for some
+    inputs only become a condition (rule 'merge')."""
+    first = x[0].shape
+    for op in x[1:]:
+        if len(op.shape) != len(first):
+            raise CnnCalcError(message())
+        for mine, theirs in zip(first[start:], op.shape[start:]):
+            same = mine == theirs
+            if same is not True:
+                require(same, message, rule="merge")
 
 
 def _operand_list(operands: list[Operand]) -> str:
@@ -411,10 +429,8 @@ class Add(LayerKind):
     flops_rule = "(operands - 1) adds per output element"
 
     def output(self, a, x):
-        first = x[0].shape
-        if any(op.shape != first for op in x[1:]):
-            raise CnnCalcError(f"cannot add tensors of different shapes: {_operand_list(x)}")
-        return first
+        _agree(x, 0, lambda: f"cannot add tensors of different shapes: {_operand_list(x)}")
+        return x[0].shape
 
     def flops(self, a, x, y):
         return (len(x) - 1) * prod(y)
@@ -427,7 +443,6 @@ class Concat(LayerKind):
     multi_input = True
 
     def output(self, a, x):
+        _agree(x, 1, lambda: f"cannot concatenate along channels, the other dimensions differ: {_operand_list(x)}")
         first = x[0].shape
-        if any(len(op.shape) != len(first) or op.shape[1:] != first[1:] for op in x[1:]):
-            raise CnnCalcError(f"cannot concatenate along channels, the other dimensions differ: {_operand_list(x)}")
         return (sum(op.shape[0] for op in x), *first[1:])

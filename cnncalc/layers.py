@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import prod
+from math import isfinite, prod
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -18,13 +18,17 @@ from .expr import ExpressionError, evaluate
 
 Shape = tuple  # per-sample shape: (C, *spatial) or (features,)
 
+#: The largest whole-number argument (and input size): keeps every count a few dozen digits at most.
+MAX_SIZE = 2**31 - 1
+
 #: Keys every layer accepts besides its own arguments.
 COMMON_KEYS = ("name", "when")
 
 
 def format_shape(shape: Shape) -> str:
-    """``(256, 6, 6)`` -> ``256x6x6``."""
-    return "x".join(str(size) for size in shape)
+    """``(256, 6, 6)`` -> ``256x6x6``; with symbolic sizes ``256 x ceil(H/32) x ceil(W/32)``."""
+    plain = all(isinstance(size, int) for size in shape)
+    return ("x" if plain else " x ").join(str(size) for size in shape)
 
 
 def suggest(word: str, choices: list[str]) -> str:
@@ -81,6 +85,8 @@ class Arg:
         lowest = 1 if self.minimum is None else self.minimum
         if value < lowest:
             raise ArgError(f"must be at least {lowest:g}, received {value}")
+        if value > MAX_SIZE:
+            raise ArgError(f"must be at most {MAX_SIZE:,}, received {value:,}")
         return value
 
     def _convert_int(self, value: Any, rank: int, names: dict[str, Any]) -> int:
@@ -88,8 +94,8 @@ class Arg:
 
     def _convert_float(self, value: Any, rank: int, names: dict[str, Any]) -> float:
         value = self._expression(value, names)
-        if not _is_number(value):
-            raise ArgError(f"must be a number, received {value!r}")
+        if not _is_number(value) or not isfinite(value):
+            raise ArgError(f"must be a finite number, received {value!r}")
         if self.minimum is not None and value < self.minimum:
             raise ArgError(f"must be at least {self.minimum:g}, received {value}")
         if self.below is not None and value >= self.below:
@@ -125,7 +131,7 @@ class Arg:
         for item in self._per_dim(value, rank, names):
             if isinstance(item, list):
                 if len(item) != 2:
-                    raise ArgError(f"a per-side padding is [before, after], received {item!r}")
+                    raise ArgError(f"per side must be [before, after], received {item!r}")
                 pairs.append(tuple(self._whole(side, names) for side in item))
             else:
                 size = self._whole(item, names)
@@ -136,7 +142,7 @@ class Arg:
         scales = []
         for item in self._per_dim(value, rank, names):
             item = self._expression(item, names)
-            if not _is_number(item) or item <= 0:
+            if not _is_number(item) or not isfinite(item) or item <= 0:
                 raise ArgError(f"must be a positive number, received {item!r}")
             scales.append(Fraction(str(item)))
         return tuple(scales)
@@ -202,15 +208,19 @@ def register(cls: type[LayerKind]) -> type[LayerKind]:
     return cls
 
 
-def bind(kind: LayerKind, raw: dict, names: dict[str, Any], x: Any, location_of) -> SimpleNamespace:
-    """Turn the YAML arguments of one layer into checked values; unknown keys suggest a known one."""
+def bind(kind: LayerKind, raw, names: dict[str, Any], x: Any) -> SimpleNamespace:
+    """Turn the YAML arguments of one layer (a located Mapping) into checked values.
+
+    Unknown keys suggest a known one; every error points at the offending key or value.
+    """
     known = {arg.name: arg for arg in kind.args}
+    location_of = raw.location_of
     for key in raw:
         if key not in known and key not in COMMON_KEYS:
             raise CnnCalcError(
                 f"{kind.name} has no argument '{key}'{suggest(key, list(known))}"
                 f" (it takes: {', '.join(known) or 'no arguments'})",
-                location_of(key),
+                raw.key_locations.get(key, raw.location),
             )
     rank = kind.rank(x)
     values = {}

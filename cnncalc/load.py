@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import CnnCalcError, Location, UsageError
-from .layers import REGISTRY, suggest
+from .budget import parse_expectations
+from .layers import MAX_SIZE, REGISTRY, suggest
 from .network import INPUT, STRUCTURES, TOP_KEYS, Block, Expander, Network, Scope, _check_keys, _describe, _sequence
 from .source import Mapping, Sequence, parse_yaml, read_file
+from .symbolic import is_symbol_name, symbol
 
 BLOCK_KEYS = ("args", "layers", "description")
 
 
 MAX_INCLUDES = 16
+MAX_INCLUDED_FILES = 64
 
 
 def _builtin_folder():
@@ -79,14 +83,15 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
     if "layers" not in document:
         raise CnnCalcError("the description needs 'layers', a list of layers", document.location)
     layers = _sequence(document["layers"], document.location_of("layers"), "layers")
-    blocks = _included_blocks(document, Path(file).parent if folder is None else folder, [file])
+    blocks = _included_blocks(document, Path(file).parent if folder is None else folder, [os.path.normpath(file)])
     blocks.update(parse_blocks(document.get("blocks"), document.location_of("blocks"), blocks))
+    expect = parse_expectations(document["expect"], document.location_of("expect")) if "expect" in document else None
     expander = Expander(file, blocks)
     expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
     if not expander.nodes:
         raise CnnCalcError("the network has no layers", document.location_of("layers"))
     return Network(name, description, file, tuple(shape), document.location_of("input"),
-                   tuple(expander.nodes), tuple(expander.groups))
+                   tuple(expander.nodes), tuple(expander.groups), expect)
 
 
 def parse_input(value: Any, location: Location) -> tuple:
@@ -95,24 +100,29 @@ def parse_input(value: Any, location: Location) -> tuple:
         raise CnnCalcError(f"input must be a list like [3, 224, 224] (channels, then 0 to 3 sizes), received {_describe(value)}",
                            location)
     for index, size in enumerate(value):
+        if is_symbol_name(size):  # a size symbol such as H (docs/symbolic.md)
+            continue
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise CnnCalcError(f"input sizes must be whole numbers >= 1, received {size!r}", value.location_of(index))
-    return tuple(value)
+        if size > MAX_SIZE:
+            raise CnnCalcError(f"input sizes must be at most {MAX_SIZE:,}, received {size:,}", value.location_of(index))
+    return tuple(symbol(size) if isinstance(size, str) else size for size in value)
 
 
 def parse_input_option(text: str) -> tuple:
     """``--input 3x224x224`` -> (3, 224, 224)."""
-    parts = text.lower().replace(",", "x").split("x")
+    parts = [part.strip() for part in re.split(r"[xX,]", text)]
     try:
-        shape = tuple(int(part) for part in parts)
+        shape = tuple(symbol(part) if is_symbol_name(part) else int(part) for part in parts)
     except ValueError:
-        raise UsageError(f"--input must look like 3x224x224, received '{text}'") from None
-    if not 1 <= len(shape) <= 4 or min(shape) < 1:
-        raise UsageError(f"--input needs 1 to 4 sizes >= 1, received '{text}'")
+        raise UsageError(f"--input must look like 3x224x224 (or 3xHxW with size symbols), received '{text}'") from None
+    numbers = [size for size in shape if isinstance(size, int)]
+    if not 1 <= len(shape) <= 4 or min(numbers, default=1) < 1 or max(numbers, default=1) > MAX_SIZE:
+        raise UsageError(f"--input needs 1 to 4 sizes from 1 to {MAX_SIZE:,}, received '{text}'")
     return shape
 
 
-def _included_blocks(document: Mapping, folder: Any, chain: list[str]) -> dict[str, Block]:
+def _included_blocks(document: Mapping, folder: Any, chain: list[str], read: list | None = None) -> dict[str, Block]:
     """The blocks of the files named by ``include:`` (relative to the including file), included ones first."""
     value = document.get("include")
     if value is None:
@@ -122,23 +132,56 @@ def _included_blocks(document: Mapping, folder: Any, chain: list[str]) -> dict[s
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise CnnCalcError(f"include must be a file name or a list of them, received {_describe(value)}", location)
     blocks: dict[str, Block] = {}
-    for name in names:
-        if name in chain:
-            raise CnnCalcError(f"include cycle: {' -> '.join([*chain, name])}", location)
+    for index, name in enumerate(names):
+        if isinstance(value, list):
+            location = value.location_of(index)
+        entry = folder / name
+        shown = os.path.normpath(entry) if isinstance(entry, Path) else name
+        if shown in chain:
+            raise CnnCalcError(f"include cycle: {' -> '.join([*chain, shown])}", location)
         if len(chain) > MAX_INCLUDES:
             raise CnnCalcError(f"includes nest deeper than {MAX_INCLUDES} files", location)
-        entry = folder / name
-        try:
-            text = entry.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise CnnCalcError(f"cannot include '{name}': {getattr(error, 'strerror', None) or error}", location) from None
-        included = parse_yaml(text, name)
+        read = [] if read is None else read
+        read.append(shown)
+        if len(read) > MAX_INCLUDED_FILES:
+            raise CnnCalcError(f"a description may include at most {MAX_INCLUDED_FILES} files in all", location)
+        text = _read_include(entry, name, location)
+        included = parse_yaml(text, str(entry) if isinstance(entry, Path) else name)
         if not isinstance(included, Mapping):
             raise CnnCalcError(f"an included file holds a mapping with 'blocks', received {_describe(included)}", location)
         _check_keys(included, ("blocks", "include", "description"), f"included file '{name}'")
-        inner = _included_blocks(included, entry.parent if isinstance(entry, Path) else folder, [*chain, name])
+        inner = _included_blocks(included, entry.parent if isinstance(entry, Path) else folder, [*chain, shown],
+                                 read)
         inner.update(parse_blocks(included.get("blocks"), included.location_of("blocks"), {**blocks, **inner}))
         blocks.update(inner)
+    return blocks
+
+
+def _read_include(entry: Any, name: str, location: Location) -> str:
+    """The text of an included description: a .yaml/.yml regular file of bounded size, UTF-8."""
+    if not name.endswith((".yaml", ".yml")):
+        raise CnnCalcError(f"cannot include '{name}': an included file is a .yaml or .yml description", location)
+    if isinstance(entry, Path):
+        try:
+            return read_file(entry)
+        except CnnCalcError as error:
+            raise CnnCalcError(f"cannot include '{name}': {error.message}", location) from None
+    try:
+        return entry.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CnnCalcError(f"cannot include '{name}': {getattr(error, 'strerror', None) or error}", location) from None
+
+
+def load_library(path: str) -> dict[str, Block]:
+    """Check a file that only holds blocks (and includes), the kind other descriptions include."""
+    text, label, folder = resolve(path)
+    document = parse_yaml(text, label)
+    if not isinstance(document, Mapping):
+        raise CnnCalcError(f"a block library is a mapping with 'blocks', received {_describe(document)}",
+                           getattr(document, "location", Location(label, 1, 1)))
+    _check_keys(document, ("blocks", "include", "description"), "a block library")
+    blocks = _included_blocks(document, folder, [os.path.normpath(label)])
+    blocks.update(parse_blocks(document.get("blocks"), document.location_of("blocks"), blocks))
     return blocks
 
 

@@ -18,10 +18,18 @@ from .layers import REGISTRY, suggest
 from .source import Mapping, Sequence
 
 INPUT = -1  # producer index of the network input
-MAX_LAYERS = 2_000_000
+MAX_LAYERS = 100_000
+MAX_STEPS = 300_000  # items visited while expanding, skipped ones too: bounds nested repeats of 'when: false'
 MAX_DEPTH = 64
-TOP_KEYS = ("name", "description", "input", "include", "blocks", "layers")
+TOP_KEYS = ("name", "description", "input", "include", "blocks", "layers", "expect")
 STRUCTURES = ("residual", "repeat", "group")
+#: The keys each structure takes (besides its kind); the schema is generated from these too.
+STRUCTURE_KEYS = {
+    "residual": ("main", "shortcut", "name", "when"),
+    "repeat": ("times", "layers", "var", "name", "when"),
+    "group": ("layers", "name", "when"),
+}
+BRANCHES_KEYS = ("branches", "name", "when")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
@@ -35,6 +43,7 @@ class Node:
     names: dict
     inputs: tuple[int, ...]
     location: Location
+    uses: tuple = ()  # (block name, use site) of the blocks this layer lies in, innermost first
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Network:
     input_location: Location
     nodes: tuple[Node, ...]
     groups: tuple[Group, ...]
+    expect: Any = None  # budget.Expectations from the description's 'expect:', if any
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,8 @@ class Expander:
         self.groups: list[Group] = []
         self.produced: dict[str, int] = {}  # path -> index of the node giving its output
         self.calls: list[str] = []
+        self.uses: list[tuple[str, Location]] = []  # block uses being expanded, outermost first
+        self.steps = 0
 
     # -- lists and items ------------------------------------------------------------------------------------
     def expand_list(self, items: Sequence, scope: Scope, current: int, names: dict, depth: int) -> int:
@@ -136,17 +148,20 @@ class Expander:
         return current
 
     def expand_item(self, item, location, scope, current, names, depth, forced_name) -> int:
-        kind, value, value_location = self._split(item, location)
-        arguments = self._arguments(kind, value, value_location)
+        self._step(location)
+        kind, value, kind_location, value_location = self._split(item, location)
+        arguments = self._arguments(kind, value, kind_location, value_location)
         if "when" in arguments and not self._condition(arguments, names):
             return current
         name = self._name(kind, arguments, scope, forced_name)
         path = scope.child_path(name)
         if kind == "residual":
-            last = self._residual(arguments, path, scope, current, names, depth, location)
+            named = forced_name is not None or "name" in arguments
+            last = self._residual(arguments, path, scope, current, names, depth, location, named)
         elif kind == "repeat":
             last = self._repeat(arguments, path, scope, current, names, depth, location)
         elif kind == "group":
+            _check_keys(arguments, STRUCTURE_KEYS["group"], "group")
             inner = Scope(path, current, scope)
             self.groups.append(Group(path, "group", location))
             layers = _sequence(arguments.get("layers"), arguments.location_of("layers"), "group 'layers'")
@@ -160,14 +175,14 @@ class Expander:
         self.produced[path] = last
         return last
 
-    def _split(self, item: Any, location: Location) -> tuple[str, Any, Location]:
-        """An item is a bare kind or a one-key mapping from kind to its arguments."""
+    def _split(self, item: Any, location: Location) -> tuple[str, Any, Location, Location]:
+        """An item is a bare kind or a one-key mapping from kind to its arguments: (kind, arguments, where each is)."""
         if isinstance(item, str):
-            return item, None, location
+            return item, None, location, location
         if isinstance(item, Mapping) and len(item) == 1:
             kind = next(iter(item))
             if isinstance(kind, str):
-                return kind, item[kind], item.location_of(kind)
+                return kind, item[kind], item.key_locations[kind], item.location_of(kind)
         if isinstance(item, Mapping) and len(item) > 1:
             keys = ", ".join(str(key) for key in item)
             raise CnnCalcError(
@@ -175,11 +190,11 @@ class Expander:
                 " (indent the arguments under the kind)", location)
         raise CnnCalcError(f"a layer must be a kind name or a one-key mapping, received {_describe(item)}", location)
 
-    def _arguments(self, kind: str, value: Any, location: Location) -> Mapping:
+    def _arguments(self, kind: str, value: Any, kind_location: Location, location: Location) -> Mapping:
         known = kind in REGISTRY or kind in self.blocks or kind in STRUCTURES
         if not known:
             choices = sorted([*REGISTRY, *self.blocks, *STRUCTURES])
-            raise CnnCalcError(f"unknown layer kind '{kind}'{suggest(kind, choices)}", location)
+            raise CnnCalcError(f"unknown layer kind '{kind}'{suggest(kind, choices)}", kind_location)
         if isinstance(value, Mapping) or value is None:
             return _mapping(value, location, kind)
         main = REGISTRY[kind].main if kind in REGISTRY else None
@@ -229,24 +244,27 @@ class Expander:
     def _add_node(self, path: str, kind: str, raw: Mapping, names: dict, inputs: tuple, location: Location) -> int:
         if len(self.nodes) >= MAX_LAYERS:
             raise CnnCalcError(f"the network expands to more than {MAX_LAYERS:,} layers", location)
-        self.nodes.append(Node(path, kind, raw, names, inputs, location))
+        self.nodes.append(Node(path, kind, raw, names, inputs, location, tuple(reversed(self.uses))))
         return len(self.nodes) - 1
 
     def _layer(self, kind, arguments, path, scope, current, names, location) -> int:
         inputs: tuple[int, ...] = (current,)
         if kind in ("add", "concat"):
-            inputs = self._references(kind, arguments, scope, current)
+            inputs = self._references(kind, arguments, scope, current, names)
             arguments = _without(arguments, "of")
         return self._add_node(path, kind, arguments, names, inputs, location)
 
-    def _references(self, kind: str, arguments: Mapping, scope: Scope, current: int) -> tuple[int, ...]:
+    def _references(self, kind: str, arguments: Mapping, scope: Scope, current: int, names: dict) -> tuple[int, ...]:
         operands = arguments.get("of")
         location = arguments.location_of("of")
         if not isinstance(operands, list) or len(operands) < 2:
             raise CnnCalcError(f"{kind} needs 'of': a list of at least two earlier layers (or 'previous', 'input')", location)
-        return tuple(self._resolve(ref, operands.location_of(i), scope, current) for i, ref in enumerate(operands))
+        return tuple(self._resolve(ref, operands.location_of(i), scope, current, names)
+                     for i, ref in enumerate(operands))
 
-    def _resolve(self, reference: Any, location: Location, scope: Scope, current: int) -> int:
+    def _resolve(self, reference: Any, location: Location, scope: Scope, current: int, names: dict) -> int:
+        if isinstance(reference, str) and isinstance(names.get(reference), str):
+            reference = names[reference]  # a block parameter naming a layer of the caller
         if reference == "previous":
             return current
         if reference == "input":
@@ -264,10 +282,10 @@ class Expander:
             " (a reference names a layer that comes before it)", location)
 
     # -- structures -----------------------------------------------------------------------------------------
-    def _residual(self, arguments, path, scope, current, names, depth, location) -> int:
+    def _residual(self, arguments, path, scope, current, names, depth, location, named) -> int:
         """A named residual groups its layers under its name; an unnamed one adds them to the enclosing scope."""
-        _check_keys(arguments, ("main", "shortcut", "name", "when"), "residual")
-        if "name" in arguments:
+        _check_keys(arguments, STRUCTURE_KEYS["residual"], "residual")
+        if named:
             self.groups.append(Group(path, "residual", location))
             inner = Scope(path, current, scope)
         else:
@@ -291,15 +309,18 @@ class Expander:
     @staticmethod
     def _unique(scope: Scope, name: str) -> str:
         """``name`` if it is free in the scope, else name2, name3, ...; the result is taken."""
-        chosen, count = name, 1
+        key = "=" + name  # counters of join names, apart from those of auto-named kinds
+        count = scope.counters.get(key, 1)
+        chosen = name if count == 1 else f"{name}{count}"
         while chosen in scope.used:
             count += 1
             chosen = f"{name}{count}"
+        scope.counters[key] = count
         scope.used.add(chosen)
         return chosen
 
     def _branches(self, arguments, path, scope, current, names, depth, location) -> int:
-        _check_keys(arguments, ("branches", "name", "when"), "concat")
+        _check_keys(arguments, BRANCHES_KEYS, "concat")
         branches = arguments["branches"]
         where = arguments.location_of("branches")
         if isinstance(branches, Mapping):
@@ -324,7 +345,7 @@ class Expander:
         return self._add_node(join, "concat", _mapping(None, location, "concat"), names, tuple(lasts), location)
 
     def _repeat(self, arguments, path, scope, current, names, depth, location) -> int:
-        _check_keys(arguments, ("times", "layers", "var", "name", "when"), "repeat")
+        _check_keys(arguments, STRUCTURE_KEYS["repeat"], "repeat")
         times = arguments.get("times")
         if isinstance(times, str):
             try:
@@ -343,6 +364,7 @@ class Expander:
         self.groups.append(Group(path, "repeat", location))
         inner = Scope(path, current, scope)
         for i in range(times):
+            self._step(location)
             local = {**names, var: i}
             if len(layers) == 1:
                 current = self.expand_item(layers[0], layers.location_of(0), inner, current, local, depth + 1, str(i))
@@ -374,14 +396,19 @@ class Expander:
                 bound[key] = self._block_argument(default, bound, block.location)
         self.groups.append(Group(path, block.name, location))
         self.calls.append(block.name)
+        self.uses.append((block.name, location))
         try:
             return self.expand_list(block.layers, Scope(path, current, scope), current, bound, depth + 1)
         except CnnCalcError as error:
-            if error.location is not None and error.location != location:
-                error.message += f" (in block '{block.name}' used at line {location.line})"
-            raise
+            raise error.used_in(block.name, location)
         finally:
             self.calls.pop()
+            self.uses.pop()
+
+    def _step(self, location: Location) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise CnnCalcError(f"the description expands to more than {MAX_STEPS:,} items (repeats multiply)", location)
 
     @staticmethod
     def _block_argument(value: Any, names: dict, location: Location) -> Any:

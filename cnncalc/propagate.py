@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from math import prod
 
 from .errors import CnnCalcError
-from .layers import REGISTRY, Operand, Weight, bind, format_shape
+from .layers import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
 from .network import INPUT, Group, Network
+from .symbolic import active_collector
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
@@ -66,7 +67,10 @@ def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Repor
     def shape_of(index: int) -> tuple:
         return network.input if index == INPUT else shapes[index]
 
+    collector = active_collector()  # set while propagating symbolic sizes: conditions are recorded per layer
     for node in network.nodes:
+        if collector is not None:
+            collector.at(node.path, node.location)
         kind = REGISTRY[node.kind]
         if kind.multi_input:
             x = [Operand(network.nodes[i].path if i != INPUT else "input", shape_of(i)) for i in node.inputs]
@@ -75,15 +79,20 @@ def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Repor
             x = shape_of(node.inputs[0])
             names = {**node.names, "in_channels": x[0]}
         try:
-            arguments = bind(kind, node.raw, names, x, node.raw.location_of)
+            arguments = bind(kind, node.raw, names, x)
             y = kind.output(arguments, x)
             weights = tuple(kind.weights(arguments, x))
             macs = kind.macs(arguments, x, y)
             flops = kind.flops(arguments, x, y)
+            if any(size > MAX_SIZE for size in y if isinstance(size, int)):  # a symbolic size has no limit
+                raise CnnCalcError(f"output size {format_shape(y)} is above the limit of {MAX_SIZE:,} per dimension")
         except CnnCalcError as error:
-            received = "" if kind.multi_input else f" (input {format_shape(x)})"
-            if error.location is None and received:
-                error.message += received
+            if error.location is None and not kind.multi_input and format_shape(x) not in error.message:
+                error.message += f" (input {format_shape(x)})"
+            if error.location is None and error.argument in node.raw:
+                error.location = node.raw.location_of(error.argument)
+            for block, site in node.uses:
+                error.used_in(block, site)
             raise error.located(node.location, node.path) from None
         shapes.append(y)
         results.append(LayerResult(

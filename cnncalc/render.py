@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .layers import format_shape
 from .propagate import Report
-from .units import grouped, human
+from .units import grouped, human, is_zero
 
 FIGURES = {
     "shapes": ("output",),
@@ -83,35 +83,47 @@ def rows(report: Report, max_depth: int | None = None) -> list[Row]:
 
 
 def _share(part: int, whole: int) -> str:
+    if not (isinstance(part, int) and isinstance(whole, int)):
+        return "-"  # symbolic counts have no single share
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
-def table(report: Report, figure: str, max_depth: int | None = None):
-    """A rich Table of the layers focused on ``figure`` (shapes, params or flops), with a totals footer."""
-    from rich.table import Table
-    from rich.text import Text
+BOLD, CYAN, RESET = "\x1b[1m", "\x1b[36m", "\x1b[0m"
 
-    totals = report.totals
-    grid = Table(title=f"{report.name}  input {format_shape(report.input)}  ({report.dtype})", title_justify="left",
-                 show_footer=True, header_style="bold", footer_style="bold", box=None, pad_edge=False)
-    grid.add_column("Layer", footer="Total")
-    grid.add_column("Kind", style="cyan")
-    grid.add_column("Output", footer=format_shape(report.output), justify="right")
+
+def table(report: Report, figure: str, max_depth: int | None = None, color: bool = False) -> str:
+    """The layers focused on ``figure`` (shapes, params or flops) as aligned text with a totals footer.
+
+    Plain string formatting rather than a rich Table: ResNet-152's 600 rows render in milliseconds, not a second.
+    With ``color``, headers, group rows and totals are bold and kinds cyan (ANSI).
+    """
     columns = FIGURES[figure][1:]
-    for column in columns:
-        total = getattr(totals, column)
-        grid.add_column(HEADERS[column], footer=grouped(total), justify="right")
+    totals = report.totals
+    header = ["Layer", "Kind", "Output", *(HEADERS[column] for column in columns)]
+    footer = ["Total", "", format_shape(report.output), *(grouped(getattr(totals, column)) for column in columns)]
     if figure != "shapes":
-        grid.add_column("%", footer="100%", justify="right")
+        header.append("%")
+        footer.append("100%")
     main_total = getattr(totals, columns[0]) if columns else 0
+    body: list[tuple[list[str], bool]] = []
     for row in rows(report, max_depth):
-        name = Text("  " * row.depth + row.name, style="bold" if row.is_group else "")
-        cells = [name, row.kind, format_shape(row.output)]
-        cells += [grouped(getattr(row, column)) if getattr(row, column) else "" for column in columns]
+        cells = ["  " * row.depth + row.name, row.kind, format_shape(row.output)]
+        cells += ["" if is_zero(getattr(row, column)) else grouped(getattr(row, column)) for column in columns]
         if figure != "shapes":
-            cells.append(_share(getattr(row, columns[0]), main_total) if getattr(row, columns[0]) else "")
-        grid.add_row(*cells)
-    return grid
+            cells.append("" if is_zero(getattr(row, columns[0])) else _share(getattr(row, columns[0]), main_total))
+        body.append((cells, row.is_group))
+    widths = [max(len(line[i]) for line in [header, footer, *(cells for cells, _ in body)]) for i in range(len(header))]
+
+    def line(cells: list[str], bold: bool) -> str:
+        parts = [cell.ljust(width) if i < 2 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))]
+        if color:
+            parts[1] = CYAN + parts[1] + RESET + (BOLD if bold else "")
+            return (BOLD if bold else "") + "  ".join(parts).rstrip() + RESET
+        return "  ".join(parts).rstrip()
+
+    title = f"{report.name}  input {format_shape(report.input)}  ({report.dtype})"
+    lines = [title, line(header, True), *(line(cells, group) for cells, group in body), line(footer, True)]
+    return "\n".join(lines) + "\n"
 
 
 def summary(report: Report) -> str:

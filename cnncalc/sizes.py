@@ -7,7 +7,7 @@ location; the propagator adds the layer and the place in the file.
 
 from __future__ import annotations
 
-from .errors import CnnCalcError
+from .symbolic import exact_gcd, note, require
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -41,24 +41,30 @@ def window_output_size(
     """Number of window positions: ``floor((in + before + after - dilation * (kernel - 1) - 1) / stride) + 1``.
 
     In ceil mode the floor becomes a ceiling, then, as in PyTorch, the last window is dropped if it would start
-    beyond the input and the before-padding: ``if (out - 1) * stride >= in + before: out -= 1``.
-    Raises CnnCalcError when the (dilated) window is larger than the padded input.
+    beyond the input and the before-padding: ``if (out - 1) * stride >= in + before: out -= 1``. That test
+    depends only on ``e = span - after``: never true when ``e >= stride``, always when ``e <= 0``, and in between
+    the result is ``floor((in + before - 1) / stride) + 1``; written so, a symbolic size needs no branch.
+    A (dilated) window larger than the padded input raises CnnCalcError (a condition on a symbolic size).
     """
     before, after = padding
     padded = in_size + before + after
     span = window_span(kernel, dilation)
-    if span > padded:
+    fits = padded >= span
+    if fits is not True:
         dilated = f" (dilated to {span})" if dilation != 1 else ""
-        raise CnnCalcError(
-            f"kernel {kernel}{dilated} is larger than the padded input {padded} "
-            f"(input {in_size} + padding {before}+{after})"
-        )
+        require(fits, lambda: f"kernel {kernel}{dilated} is larger than the padded input {padded} "
+                f"(input {in_size} + padding {before}+{after})", argument="kernel")
     if not ceil_mode:
+        if stride != 1:
+            note(lambda: (padded - span) % stride, lambda: f"input {in_size} + padding {before}+{after} - window "
+                 f"{span} is not a multiple of stride {stride}: the last rows or columns are never read")
         return (padded - span) // stride + 1
-    out = ceil_div(padded - span, stride) + 1
-    if (out - 1) * stride >= in_size + before:
-        out -= 1
-    return out
+    reach = span - after
+    if reach >= stride:
+        return ceil_div(padded - span, stride) + 1
+    if reach > 0:
+        return (in_size + before - 1) // stride + 1
+    return ceil_div(padded - span, stride)
 
 
 def transposed_output_size(
@@ -76,16 +82,18 @@ def transposed_output_size(
     """
     before, after = padding
     out = (in_size - 1) * stride - before - after + window_span(kernel, dilation) + output_padding
-    if out < 1:
-        raise CnnCalcError(
-            f"output size {out} is below 1 (input {in_size}, kernel {kernel}, stride {stride}, "
-            f"padding {before}+{after})"
-        )
+    positive = out >= 1
+    if positive is not True:
+        require(positive, lambda: f"output size {out} is below 1 (input {in_size}, kernel {kernel}, "
+                f"stride {stride}, padding {before}+{after})")
     return out
 
 
 def adaptive_window_total(in_size: int, out_size: int) -> int:
     """Sum of the window lengths of adaptive pooling, whose window i spans
-    ``[floor(i * in / out), ceil((i + 1) * in / out))``.
+    ``[floor(i * in / out), ceil((i + 1) * in / out))``: in closed form ``in + out - gcd(in, out)``.
+
+    Each of the ``out - 1`` inner boundaries ``i * in / out`` adds one element to the total unless it is whole,
+    which it is for ``gcd(in, out) - 1`` of them; a sum over the windows would take time in ``out``.
     """
-    return sum(ceil_div((i + 1) * in_size, out_size) - (i * in_size) // out_size for i in range(out_size))
+    return in_size + out_size - exact_gcd(in_size, out_size)

@@ -9,6 +9,12 @@ import yaml
 
 from .errors import CnnCalcError, Location
 
+#: Bounds that keep any input cheap to read: nesting of YAML collections, the size of the document with every
+#: alias expanded (a "billion laughs" file is a few lines that expand to billions of nodes), the file size.
+MAX_NESTING = 100
+MAX_NODES = 500_000
+MAX_FILE_BYTES = 500_000
+
 
 class Mapping(dict):
     """A YAML mapping that knows the location of itself, of each key and of each value."""
@@ -38,24 +44,110 @@ def _location(file: str, node: yaml.Node) -> Location:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences carry source locations."""
+    """SafeLoader whose mappings and sequences carry source locations, with bounded nesting."""
 
     file = "<input>"
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                mark = self.peek_event().start_mark
+                raise CnnCalcError(f"the YAML nests deeper than {MAX_NESTING} levels",
+                                   Location(self.file, mark.line + 1, mark.column + 1))
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node, deep=False):
+        # PyYAML's own constructors raise plain ValueErrors on values such as 2020-13-45 or a 5000-digit number.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, TypeError) as error:
+            value = f" {_shorten(node.value)!r}" if isinstance(node, yaml.ScalarNode) else ""
+            reason = "too many digits" if "digits" in str(error) else str(error)
+            raise CnnCalcError(f"cannot read the value{value}: {reason}", _location(self.file, node)) from None
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _check_flow_nesting(text: str, file: str) -> None:
+    """Refuse ``[[[[...`` past MAX_NESTING before PyYAML sees it: its scanner takes quadratic time on such input.
+
+    Brackets inside quotes and comments do not count; the count is a bound, not a parse.
+    """
+    depth, line, column, quote, comment, previous = 0, 1, 0, "", False, "\n"
+    for character in text:
+        column += 1
+        if character == "\n":
+            line, column, comment = line + 1, 0, False
+        elif comment:
+            pass
+        elif quote:
+            if character == quote:
+                quote = ""
+        elif character in "'\"" and previous in " \t\n[{,:":
+            quote = character
+        elif character == "#" and previous in " \t\n":
+            comment = True
+        elif character in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise CnnCalcError(f"the YAML nests deeper than {MAX_NESTING} levels", Location(file, line, column))
+        elif character in "]}":
+            depth = max(depth - 1, 0)
+        previous = character
+
+
+def _expanded_size(root: yaml.Node, file: str) -> int:
+    """Number of nodes with every alias expanded; raises on a recursive alias or past MAX_NODES."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise CnnCalcError("a YAML alias refers to a collection that contains it", _location(file, node))
+        active.add(key)
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        active.discard(key)
+        if total > MAX_NODES:
+            raise CnnCalcError(f"the YAML expands to more than {MAX_NODES:,} values (aliases counted in full)",
+                               _location(file, node))
+        sizes[key] = total
+        return total
+
+    return size(root)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Mapping:
+    explicit = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
+    merged_count = len(node.value) - explicit  # flatten_mapping puts the merged (<<) pairs first
     result = Mapping()
     result.location = _location(loader.file, node)
     result.key_locations = {}
     result.value_locations = {}
-    for key_node, value_node in node.value:
+    merged: set = set()
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         try:
             hash(key)
         except TypeError:
             raise CnnCalcError("a mapping key must be a plain value", _location(loader.file, key_node)) from None
-        if key in result:
+        if index < merged_count:
+            merged.add(key)
+        elif key in result and key not in merged:
             raise CnnCalcError(f"duplicate key '{key}'", _location(loader.file, key_node))
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_locations[key] = _location(loader.file, key_node)
@@ -76,24 +168,42 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 def parse_yaml(text: str, file: str) -> Any:
     """Parse YAML text safely; syntax errors become a CnnCalcError at the parser's line and column."""
-    loader = _Loader(text)
-    loader.file = file
+    _check_flow_nesting(text, file)
+    loader = None
     try:
-        return loader.get_single_data()
+        loader = _Loader(text)  # the reader already refuses control characters here
+        loader.file = file
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, file)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
         problem = error.problem or error.context or "invalid YAML"
         raise CnnCalcError(f"YAML syntax error: {problem}", location) from None
+    except yaml.reader.ReaderError as error:
+        before = text[:error.position]
+        location = Location(file, before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1)
+        character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
+        raise CnnCalcError(f"YAML syntax error: unacceptable character {character} ({error.reason})", location) from None
     except yaml.YAMLError as error:
         raise CnnCalcError(f"YAML error: {error}", Location(file, 1, 1)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_file(path: Path) -> str:
     """Read a description file as UTF-8 text; every failure is a CnnCalcError naming the file."""
     try:
+        if path.is_dir():
+            raise IsADirectoryError
+        if path.exists() and not path.is_file():
+            raise CnnCalcError(f"{path} is not a regular file")
+        if path.exists() and path.stat().st_size > MAX_FILE_BYTES:
+            raise CnnCalcError(f"{path} is larger than {MAX_FILE_BYTES:,} bytes; a description is far smaller")
         data = path.read_bytes()
     except IsADirectoryError:
         raise CnnCalcError(f"{path} is a directory, not a description file") from None
@@ -101,9 +211,14 @@ def read_file(path: Path) -> str:
         raise CnnCalcError(f"no such file: {path}") from None
     except OSError as error:
         raise CnnCalcError(f"cannot read {path}: {error.strerror}") from None
+    except ValueError:  # a NUL character in the name
+        raise CnnCalcError(f"cannot read {str(path)!r}: not a valid file name") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         raise CnnCalcError(
-            f"{path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})"
+            f"{path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})",
+            Location(str(path), line, column),
         ) from None

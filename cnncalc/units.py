@@ -6,11 +6,18 @@ _PREFIXES = ((10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "
 
 
 def human(value: int, unit: str = "") -> str:
-    """``60965224`` -> ``60.97 M``; numbers below 1000 are printed whole."""
+    """``60965224`` -> ``60.97 M``; numbers below 1000 are printed whole; a symbolic count as its expression."""
+    if not isinstance(value, (int, float)):
+        return f"{value} {unit}".rstrip()
     for scale, prefix in _PREFIXES:
         if abs(value) >= scale:
             return f"{value / scale:.2f} {prefix}{unit}"
     return f"{value} {unit}".rstrip()
+
+
+def is_zero(value) -> bool:
+    """True for the int 0; a symbolic count (docs/symbolic.md) is never blanked."""
+    return isinstance(value, int) and value == 0
 
 
 def grouped(value: int) -> str:

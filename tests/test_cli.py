@@ -73,8 +73,8 @@ def test_invalid_network_exits_1_with_one_line(cli, tmp_path):
     (("params", "nosuchnet"), "'nosuchnet' is neither a file nor a built-in network"),
     (("params", "resnet15"), "(did you mean 'resnet152'?)"),
     (("params", "missing.yaml"), "no such file: missing.yaml"),
-    (("params", "alexnet", "--input", "3by224"), "--input must look like 3x224x224, received '3by224'"),
-    (("params", "alexnet", "--input", "3x0x5"), "--input needs 1 to 4 sizes >= 1, received '3x0x5'"),
+    (("params", "alexnet", "--input", "3by224"), "--input must look like 3x224x224 (or 3xHxW with size symbols), received '3by224'"),
+    (("params", "alexnet", "--input", "3x0x5"), "--input needs 1 to 4 sizes from 1 to 2,147,483,647, received '3x0x5'"),
 ])
 def test_usage_errors_exit_2(cli, args, message):
     result = cli(*args)

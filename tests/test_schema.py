@@ -1,0 +1,84 @@
+"""The JSON Schema is generated from the registry, describes every kind, and accepts every built-in network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cnncalc.layers import REGISTRY
+from cnncalc.network import STRUCTURES
+from cnncalc.schema import schema
+
+ARCHITECTURES = sorted((Path(__file__).parent.parent / "architectures").glob("*.yaml"))
+
+
+def test_every_kind_and_argument_is_described():
+    kinds = schema()["definitions"]["layer"]["anyOf"][1]["properties"]
+    assert set(kinds) == set(REGISTRY) | set(STRUCTURES)
+    for name, kind in REGISTRY.items():
+        mapping = kinds[name]["anyOf"][0]
+        assert set(mapping["properties"]) >= {arg.name for arg in kind.args} | {"name", "when"}
+        assert mapping["additionalProperties"] is False
+        assert kinds[name]["description"] == kind.doc
+
+
+def test_cli_prints_the_schema(cli):
+    result = cli("schema")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == schema()
+
+
+def test_schema_is_plain_json_and_deterministic():
+    assert json.dumps(schema(), sort_keys=True) == json.dumps(schema(), sort_keys=True)
+
+
+jsonschema = pytest.importorskip("jsonschema")
+
+
+def validator():
+    jsonschema.Draft7Validator.check_schema(schema())
+    return jsonschema.Draft7Validator(schema())
+
+
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda path: path.name)
+def test_built_in_architectures_are_valid(path):
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    errors = [f"{list(error.absolute_path)}: {error.message}" for error in validator().iter_errors(document)]
+    assert not errors
+
+
+@pytest.mark.parametrize("text", [
+    "input: [3, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 3, strides: 2}\n",  # unknown argument
+    "input: [3, 8, 8]\nlayers:\n  - conv: {kernel: 3}\n",  # missing argument
+    "input: [3, 8, 8]\nlayers:\n  - conv: {out: 0, kernel: 3}\n",  # below the minimum
+    "input: [3, 8, 8]\nlayers:\n  - upsample: {mode: cubic, scale: 2}\n",  # not a choice
+    "input: [3, 8, 8]\nlayer: [relu]\n",  # unknown top-level key
+    "input: [3, 8, 8]\nlayers:\n  - repeat: {layers: [relu]}\n",  # repeat without times
+    "input: [3, 8, 8]\nexpect: {param: {max: 1M}}\nlayers: [relu]\n",  # unknown expectation
+    "input: [3, 8, 8]\nlayers:\n  - group: {layers: [relu], extra: 1}\n",  # unknown structure key
+])
+def test_schema_rejects_what_the_loader_rejects(text):
+    assert list(validator().iter_errors(yaml.safe_load(text)))
+
+
+def test_schema_accepts_expressions_blocks_and_budgets():
+    text = """
+input: [3, 32, 32]
+expect: {output: [10], params: {max: 25M}, activation_bytes: {max: 2MiB}, flops: 1G}
+blocks:
+  unit:
+    args: [width, stride: 1]
+    layers:
+      - conv: {out: width * 2, kernel: 3, stride: stride, padding: same}
+layers:
+  - unit: {width: 8}
+  - concat: {branches: [[relu], [identity]]}
+  - repeat: {times: 2, var: j, layers: [leakyrelu: 0.1]}
+  - globalavgpool
+  - flatten
+  - linear: 10
+"""
+    assert not list(validator().iter_errors(yaml.safe_load(text)))

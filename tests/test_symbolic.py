@@ -1,0 +1,286 @@
+"""The symbolic size expressions: simplification, exact evaluation, conditions, and agreement with ints."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from cnncalc import sizes
+from cnncalc.errors import CnnCalcError
+from cnncalc.load import load, parse_input_option, parse_network
+from cnncalc.propagate import propagate
+from cnncalc.symbolic import Condition, UndecidedError, collecting, evaluate, exact_gcd, require, symbol
+from cnncalc.validity import analyse, at_resolutions, evaluate_report, propagate_symbolic
+
+H, W = symbol("H"), symbol("W")
+
+
+def symbolic(net: str, shape: str = "3xHxW"):
+    return propagate_symbolic(load(net, parse_input_option(shape)))
+
+
+# -- the expression type ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("build, text", [
+    (lambda: H // 2 // 4, "floor(H/8)"),
+    (lambda: (H + 3) // 2 // 3, "floor((H + 3)/6)"),
+    (lambda: ((H + 1) // 2 + 5 + 2) // 3, "floor((H + 3)/6) + 2"),  # = floor((H + 15)/6)
+    (lambda: -((-H) // 32), "ceil(H/32)"),
+    (lambda: (H - 11) // 4 + 1, "floor((H + 1)/4) - 2"),
+    (lambda: (5 * H + 2) // 4, "H + floor((H + 2)/4)"),
+    (lambda: (2 * H) // 4, "floor(H/2)"),
+    (lambda: (H // 2) * 2 - H + H, "2*floor(H/2)"),
+    (lambda: 64 * (H // 2 - 1) * (W // 2 - 1), "64*(floor(H/2) - 1)*(floor(W/2) - 1)"),
+    (lambda: H * W * 3, "3*H*W"),
+])
+def test_canonical_forms(build, text):
+    assert str(build()) == text
+
+
+def test_constants_fold_to_int():
+    assert H - H == 0 and isinstance(H - H, int)
+    assert (H + 3) // 1 - H == 3
+    assert H % 1 == 0
+
+
+def test_affine_floor_and_evaluate():
+    e = 3 * ((H + 5) // 8) - 2
+    assert e.affine_floor() == (3, "H", 5, 8, -2)
+    assert e.evaluate({"H": 227}) == 3 * ((227 + 5) // 8) - 2
+    assert (H * W).affine_floor() is None
+    with pytest.raises(CnnCalcError, match="no value given for W"):
+        (H * W).evaluate({"H": 3})
+
+
+@given(st.integers(-50, 500), st.integers(1, 40), st.integers(-20, 20), st.integers(1, 9), st.integers(1, 9))
+def test_floor_division_is_exact(x, a, b, s, t):
+    e = ((a * H + b) // s + b) // t - (H // s) * a + H
+    assert evaluate(e, {"H": x}) == ((a * x + b) // s + b) // t - (x // s) * a + x
+
+
+@given(st.integers(1, 300), st.integers(1, 40))
+def test_exact_gcd(x, m):
+    from math import gcd
+    assert evaluate(exact_gcd(H, m), {"H": x}) == gcd(x, m)
+
+
+def test_comparisons_are_decided_when_they_hold_for_every_size():
+    assert (H + 6 >= 7) is True          # sizes are >= 1
+    assert (H // 2 >= 5) is not True and isinstance(H // 2 >= 5, Condition)
+    assert (2 * (H // 2) + 1 == H // 2) is False
+    assert (H - H // 2 == (H + 1) // 2) is True
+    with pytest.raises(UndecidedError, match="cannot tell whether floor\\(H/2\\) >= 5"):
+        bool(H // 2 >= 5)
+
+
+def test_require_records_or_raises():
+    with pytest.raises(CnnCalcError, match="too small"):
+        require(False, "too small")
+    with pytest.raises(UndecidedError):
+        require(H >= 3, "too small")  # nothing collects
+    with collecting() as collector:
+        require(H >= 3, "too small")
+    assert [str(item.condition) for item in collector.items] == ["H >= 3"]
+
+
+def test_symbolic_division_by_a_size_is_an_error():
+    with pytest.raises(CnnCalcError, match="only be divided by a whole number"):
+        H // W
+    with pytest.raises(CnnCalcError, match="exact floor division"):
+        H / 2
+
+
+# -- propagation -------------------------------------------------------------------------------------------------
+def test_resnet152_is_one_short_expression_and_fast():
+    start = time.perf_counter()
+    report, conditions = symbolic("resnet152")
+    assert time.perf_counter() - start < 1.0
+    stage4 = [layer for layer in report.layers if layer.path.startswith("layer4.")][-1]
+    assert [str(size) for size in stage4.output] == ["1", "2048", "ceil(H/32)", "ceil(W/32)"]
+    assert report.totals.params == 60192808  # does not depend on the input size
+    assert all(item.rule == "exact" for item in conditions)
+
+
+def test_alexnet_fc6_params_depend_on_the_input():
+    report, _ = symbolic("alexnet")
+    fc6 = next(layer for layer in report.layers if layer.path == "fc6")
+    assert str(fc6.weights[0].size) == "1048576*(floor((H + 29)/32) - 2)*(floor((W + 29)/32) - 2)"
+    assert str(fc6.params) == ("1048576*floor((H + 29)/32)*floor((W + 29)/32) - 2097152*floor((H + 29)/32) "
+                               "- 2097152*floor((W + 29)/32) + 4198400")
+    assert fc6.params.evaluate({"H": 227, "W": 227}) == 37752832
+
+
+@pytest.mark.parametrize("net, binding", [
+    ("alexnet", {"H": 227, "W": 227}), ("alexnet", {"H": 67, "W": 300}),
+    ("alexnet-torchvision", {"H": 224, "W": 100}), ("resnet152", {"H": 224, "W": 224}),
+    ("resnet18", {"H": 1, "W": 97}), ("vgg16", {"H": 64, "W": 33}), ("unet", {"H": 48, "W": 256}),
+])
+def test_set_equals_concrete_propagation(net, binding):
+    network = load(net, parse_input_option("3xHxW"))
+    report, conditions = propagate_symbolic(network, symbol("N"))
+    evaluated = evaluate_report(network, symbol("N"), report, conditions, {**binding, "N": 2})
+    concrete = propagate(replace(network, input=(3, binding["H"], binding["W"])), 2)
+    assert evaluated == concrete
+
+
+def test_set_at_an_invalid_size_raises_the_concrete_error():
+    network = load("unet", parse_input_option("3xHxW"))
+    report, conditions = propagate_symbolic(network)
+    with pytest.raises(CnnCalcError, match="cannot concatenate along channels") as raised:
+        evaluate_report(network, 1, report, conditions, {"H": 500, "W": 512})
+    assert raised.value.layer == "up2.cat"
+
+
+@pytest.mark.parametrize("net", ["alexnet", "alexnet-torchvision", "resnet50", "vgg16"])
+def test_at_resolutions_agree_with_the_expression(net):
+    network = load(net)
+    report, _ = propagate_symbolic(replace(network, input=(3, symbol("R"), symbol("R"))))
+    for concrete in at_resolutions(network, [128, 160, 224, 320]):
+        r = concrete.input[-1]
+        assert report.totals.macs.evaluate({"R": r}) == concrete.totals.macs
+        params = report.totals.params
+        assert (params if isinstance(params, int) else params.evaluate({"R": r})) == concrete.totals.params
+
+
+# -- the sizes analysis -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("net, minimum", [("alexnet", 67), ("alexnet-torchvision", 63), ("resnet152", 1),
+                                          ("vgg16", 32), ("unet", 16)])
+def test_minimum_sizes(net, minimum):
+    _, dimensions = analyse(load(net))
+    for dim in dimensions:
+        assert dim.valid.minimum() == minimum
+
+
+def _concrete_ok(network, x):
+    try:
+        propagate(replace(network, input=(network.input[0], x)))
+        return True
+    except CnnCalcError:
+        return False
+
+
+LAYER = st.fixed_dictionaries({
+    "kind": st.sampled_from(["conv", "maxpool", "avgpool", "convtranspose"]),
+    "kernel": st.integers(1, 5), "stride": st.integers(1, 4), "padding": st.integers(0, 2),
+    "dilation": st.integers(1, 3), "ceil_mode": st.booleans(), "skip": st.booleans(),
+})
+
+
+def _description(layers) -> str:
+    lines = ["input: [2, 50]", "layers:"]
+    for i, spec in enumerate(layers):
+        kind, k, s, d = spec["kind"], spec["kernel"], spec["stride"], spec["dilation"]
+        p = min(spec["padding"], k // 2)
+        if kind == "conv":
+            lines.append(f"  - conv: {{name: l{i}, out: 2, kernel: {k}, stride: {s}, padding: {p}, dilation: {d}}}")
+        elif kind == "convtranspose":
+            lines.append(f"  - convtranspose: {{name: l{i}, out: 2, kernel: {k}, stride: {s}, padding: {p}}}")
+        elif kind == "maxpool":
+            p = min(spec["padding"], (d * (k - 1) + 1) // 2)
+            lines.append(f"  - maxpool: {{name: l{i}, kernel: {k}, stride: {s}, padding: {p}, dilation: {d}, "
+                         f"ceil_mode: {str(spec['ceil_mode']).lower()}}}")
+        else:
+            lines.append(f"  - avgpool: {{name: l{i}, kernel: {k}, stride: {s}, padding: {p}, "
+                         f"ceil_mode: {str(spec['ceil_mode']).lower()}}}")
+        if spec["skip"] and i:
+            lines.append(f"  - add: {{name: j{i}, of: [previous, l{i - 1}]}}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(LAYER, min_size=1, max_size=5), st.lists(st.integers(1, 120), min_size=3, max_size=3))
+def test_random_chains_agree_with_concrete_propagation(layers, samples):
+    text = _description(layers)
+    network = parse_network(text, "chain.yaml")
+    try:
+        symbolic_network, dimensions = analyse(network)
+    except CnnCalcError as error:
+        assert "no input size satisfies" in error.message or "cannot" in error.message
+        assert not any(_concrete_ok(network, x) for x in range(1, 200))
+        return
+    valid = dimensions[0].valid
+    report, _ = propagate_symbolic(symbolic_network)
+    for x in [*samples, *range(1, 40)]:
+        ok = _concrete_ok(network, x)
+        assert ok == (x in valid), (text, x)
+        if ok:
+            concrete = propagate(replace(network, input=(2, x)))
+            for mine, theirs in zip(report.layers, concrete.layers):
+                assert tuple(s if isinstance(s, int) else s.evaluate({"L": x}) for s in mine.output) == theirs.output
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(LAYER.filter(lambda spec: spec["kind"] != "convtranspose"), min_size=1, max_size=4))
+def test_exact_sizes_drop_no_pixels(layers):
+    network = parse_network(_description([{**spec, "skip": False} for spec in layers]), "chain.yaml")
+    try:
+        _, dimensions = analyse(network)
+    except CnnCalcError:
+        return
+    exact = dimensions[0].exact
+    for x in range(1, 80):
+        if x not in dimensions[0].valid:
+            continue
+        size, drops = x, False
+        for spec in layers:
+            k, s = spec["kernel"], spec["stride"]
+            d = spec["dilation"] if spec["kind"] != "avgpool" else 1
+            p = min(spec["padding"], k // 2) if spec["kind"] != "maxpool" else min(spec["padding"], (d * (k - 1) + 1) // 2)
+            span = d * (k - 1) + 1
+            ceil = spec["ceil_mode"] and spec["kind"] != "conv"
+            if not ceil and s > 1 and (size + 2 * p - span) % s:
+                drops = True
+            size = sizes.window_output_size(size, k, s, (p, p), d, ceil)
+        assert (x in exact) == (not drops)
+
+
+def test_a_network_no_size_satisfies_names_the_layer():
+    text = """
+input: [1, 64]
+layers:
+  - maxpool: {name: a, kernel: 2}
+  - convtranspose: {name: b, out: 1, kernel: 2, stride: 2}
+  - add: {name: even, of: [input, previous]}
+  - maxpool: {name: c, kernel: 2, ceil_mode: true}
+  - convtranspose: {name: d, out: 1, kernel: 1, stride: 2}
+  - add: {name: odd, of: [input, previous]}
+"""
+    with pytest.raises(CnnCalcError, match="no input size satisfies every layer") as raised:
+        analyse(parse_network(text, "bad.yaml"))
+    assert raised.value.layer == "odd"
+    assert "the layers before it need L = 2k" in raised.value.message
+
+
+def test_an_always_unequal_merge_fails_at_once():
+    text = "input: [1, H]\nlayers:\n  - maxpool: {name: a, kernel: 2}\n  - concat: {name: j, of: [previous, input]}\n"
+    with pytest.raises(CnnCalcError, match="cannot concatenate") as raised:
+        propagate_symbolic(parse_network(text, "bad.yaml"))
+    assert raised.value.layer == "j"
+
+
+def test_a_rule_symbols_cannot_express_is_an_error():
+    text = "input: [1, H]\nlayers:\n  - conv: {name: a, out: 1, kernel: 1, stride: 3, padding: same}\n"
+    with pytest.raises(UndecidedError, match="cannot tell whether") as raised:
+        propagate_symbolic(parse_network(text, "odd.yaml"))
+    assert raised.value.layer == "a"
+
+
+def test_unet_params_match_torch():
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    def double(i, o):
+        return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(),
+                nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+
+    layers = double(3, 64)
+    for i, o in ((64, 128), (128, 256), (256, 512), (512, 1024)):
+        layers += [nn.MaxPool2d(2), *double(i, o)]
+    for i, o in ((1024, 512), (512, 256), (256, 128), (128, 64)):
+        layers += [nn.ConvTranspose2d(i, o, 2, stride=2), *double(i, o)]
+    layers.append(nn.Conv2d(64, 2, 1))
+    expected = sum(p.numel() for p in nn.ModuleList(layers).parameters())
+    assert expected == 31037698  # milesial/Pytorch-UNet, n_channels=3, n_classes=2, bilinear=False
+    assert propagate(load("unet")).totals.params == expected
