@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 invalid network, 2 usage error (unknown option, missing file
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import Enum
 from typing import List, Optional
@@ -25,6 +26,8 @@ app = typer.Typer(
 class Format(str, Enum):
     table = "table"
     json = "json"
+    markdown = "markdown"
+    csv = "csv"
 
 
 class DType(str, Enum):
@@ -37,10 +40,15 @@ class DType(str, Enum):
 
 NET = typer.Argument(..., help="A YAML description file or a built-in network name (see 'cnncalc list').")
 INPUT = typer.Option(None, "--input", help="Override the input shape without batch, e.g. 3x224x224.")
-BATCH = typer.Option(1, "--batch", min=1, help="Batch size N; shapes and counts include it.")
+BATCH = typer.Option(1, "--batch", min=1, max=2**31 - 1, help="Batch size N; shapes and counts include it.")
 DTYPE_OPTION = typer.Option(DType.float32, "--dtype", help="Element type for the byte figures.")
-FORMAT = typer.Option(Format.table, "--format", help="table (for people) or json (one document, exact integers).")
+FORMAT = typer.Option(Format.table, "--format", help="table (for people), json (one document, exact integers), "
+                      "markdown or csv (the table's rows).")
+OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (atomically: all of it or nothing) instead "
+                      "of standard output.")
 DEPTH = typer.Option(None, "--depth", min=0, help="Collapse groups deeper than this to one row each (0: top level).")
+SYMBOLIC_BATCH = typer.Option("1", "--batch", help="Batch size: a whole number or a size symbol like N.")
+SET = typer.Option(None, "--set", help="Evaluate a symbolic input (--input 3xHxW) at sizes, e.g. H=227,W=227.")
 
 
 def _fail(error: CnnCalcError) -> None:
@@ -56,62 +64,240 @@ def _report(net: str, input_shape: Optional[str], batch: int, dtype: DType):
     return propagate(load(net, shape), batch, dtype.value)
 
 
-def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth) -> None:
+def _emit(text: str, output: Optional[str]) -> None:
+    """Print ``text``, or write it atomically to ``output``."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from .atomic import write_atomic
+
     try:
-        report = _report(net, input_shape, batch, dtype)
+        write_atomic(output, text)
+    except CnnCalcError as error:
+        _fail(error)
+
+
+def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth, output=None, binding=None) -> None:
+    from .load import load, parse_input_option
+    from .validity import parse_batch, parse_binding, propagate_any
+
+    try:
+        network = load(net, parse_input_option(input_shape) if input_shape else None)
+        report, conditions = propagate_any(network, parse_batch(batch), dtype.value,
+                                           parse_binding(binding) if binding else None)
     except CnnCalcError as error:
         _fail(error)
     from . import render
 
-    if output_format is Format.json:
-        typer.echo(json.dumps(render.to_json(report), indent=1))
+    if output_format is Format.json:  # symbolic sizes and counts are strings (docs/symbolic.md)
+        _emit(json.dumps(render.to_json(report), indent=1, default=str) + "\n", output)
+        return
+    if output_format in (Format.markdown, Format.csv):
+        from . import tables
+
+        text = (tables.markdown if output_format is Format.markdown else tables.csv_text)(report, figure, depth)
+        _emit(text, output)
+        return
+    from .validity import conditions_text, summary_text
+
+    color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    text = render.table(report, figure, depth, color) + "\n" + summary_text(report) + "\n"
+    if conditions_text(conditions):
+        text += "\nholds only when (see 'cnncalc sizes'):\n" + "\n".join(conditions_text(conditions)) + "\n"
+    _emit(text, output)
+
+
+@app.command()
+def shapes(net: str = NET, input: Optional[str] = INPUT, batch: str = SYMBOLIC_BATCH, dtype: DType = DTYPE_OPTION,
+           format: Format = FORMAT, depth: Optional[int] = DEPTH, output: Optional[str] = OUTPUT,
+           set: Optional[str] = SET) -> None:
+    """Output shape of every layer (closed-form expressions for a symbolic input such as 3xHxW)."""
+    _show("shapes", net, input, batch, dtype, format, depth, output, set)
+
+
+@app.command()
+def params(net: str = NET, input: Optional[str] = INPUT, batch: str = SYMBOLIC_BATCH, dtype: DType = DTYPE_OPTION,
+           format: Format = FORMAT, depth: Optional[int] = DEPTH, output: Optional[str] = OUTPUT,
+           set: Optional[str] = SET) -> None:
+    """Parameters (and batch-norm buffers) of every layer."""
+    _show("params", net, input, batch, dtype, format, depth, output, set)
+
+
+@app.command()
+def flops(net: str = NET, input: Optional[str] = INPUT, batch: str = SYMBOLIC_BATCH, dtype: DType = DTYPE_OPTION,
+          format: Format = FORMAT, depth: Optional[int] = DEPTH, output: Optional[str] = OUTPUT,
+          set: Optional[str] = SET,
+          at: Optional[str] = typer.Option(None, "--at", help="MACs and params at square inputs of these sizes, "
+                                           "e.g. 128,160,224,320 (one line each).")) -> None:
+    """MACs and FLOPs of every layer."""
+    if at is not None:
+        from .load import load, parse_input_option
+        from .validity import parse_batch, resolutions_text
+
+        try:
+            text = resolutions_text(load(net, parse_input_option(input) if input else None), at, parse_batch(batch),
+                                    format is Format.json)
+        except CnnCalcError as error:
+            _fail(error)
+        _emit(text, output)
+        return
+    _show("flops", net, input, batch, dtype, format, depth, output, set)
+
+
+@app.command()
+def sizes(net: str = NET, input: Optional[str] = INPUT,
+          near: Optional[int] = typer.Option(None, "--near", min=1, help="Also show the valid sizes nearest to this.")
+          ) -> None:
+    """The input sizes a network accepts, per spatial size: minimum, congruences, nearest valid (docs/symbolic.md)."""
+    from .load import load, parse_input_option
+    from .validity import sizes_text
+
+    try:
+        text = sizes_text(load(net, parse_input_option(input) if input else None), near)
+    except CnnCalcError as error:
+        _fail(error)
+    typer.echo(text)
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
+def _limit_option(option: str, what: str):
+    return typer.Option(None, option, help=f"Fail a network whose {what} is above this (e.g. 25M, 4G; bytes: 200MB).")
+
+
+@app.command()
+def check(paths: List[str] = typer.Argument(..., help="Description files, folders (every .yaml/.yml below), glob "
+                                            "patterns or built-in names."),
+          input: Optional[str] = INPUT, batch: int = BATCH, dtype: DType = DTYPE_OPTION,
+          format: CheckFormat = typer.Option(CheckFormat.text, "--format", help="text (file:line:col: error: ...), "
+                                             "json, github (workflow annotations) or junit (XML test results)."),
+          output: Optional[str] = OUTPUT,
+          max_params: Optional[str] = _limit_option("--max-params", "parameter count"),
+          max_macs: Optional[str] = _limit_option("--max-macs", "MAC count"),
+          max_flops: Optional[str] = _limit_option("--max-flops", "FLOP count"),
+          max_activation_bytes: Optional[str] = _limit_option("--max-activation-bytes", "activation memory"),
+          execute: bool = typer.Option(False, "--execute", help="Also run each network with NumPy (random weights, "
+                                       "seed 0) and compare every layer's shape (see docs/execution.md).")) -> None:
+    """Validate every network and its budgets ('expect:'); report all failures. Exit 0 only if all pass."""
+    from . import reports
+    from .budget import option_limits
+    from .checking import CheckOptions, check_all, exit_code
+    from .load import parse_input_option
+
+    try:
+        limits = option_limits({"--max-params": max_params, "--max-macs": max_macs, "--max-flops": max_flops,
+                                "--max-activation-bytes": max_activation_bytes})
+        shape = parse_input_option(input) if input else None
+    except CnnCalcError as error:
+        _fail(error)
+    extra = [_cross_check] if execute else []
+    results = check_all(paths, CheckOptions(shape, batch, dtype.value, tuple(limits)), extra)
+    _emit(reports.render(results, format.value), output)
+    raise typer.Exit(exit_code(results))
+
+
+def _cross_check(target: str, network, report) -> str:
+    from .backend.crosscheck import check_command  # imports NumPy: only on this path
+
+    return check_command(network, report)
+
+
+class RunDType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+@app.command()
+def run(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH,
+        seed: int = typer.Option(0, "--seed", help="Seed of the random weights and input."),
+        weights: Optional[str] = typer.Option(None, "--weights", help="An .npz of arrays keyed <layer path>.weight, "
+                                              ".bias, .running_mean, .running_var (see 'cnncalc weights')."),
+        input_data: Optional[str] = typer.Option(None, "--input-data", help="An .npy input batch instead of noise."),
+        save_output: Optional[str] = typer.Option(None, "--save-output", help="Write the final output as .npy."),
+        dtype: RunDType = typer.Option(RunDType.float32, "--dtype", help="Element type of the arrays."),
+        max_memory: str = typer.Option("4GiB", "--max-memory", help="Refuse a run estimated above this (512MiB, 2GB)."),
+        format: Format = FORMAT) -> None:
+    """Execute the network with NumPy and compare each layer's executed shape with the computed one."""
+    from .load import load, parse_input_option
+    from .propagate import propagate
+
+    try:
+        network = load(net, parse_input_option(input) if input else None)
+        report = propagate(network, batch, dtype.value)
+        from .backend import crosscheck, view  # imports NumPy: only on this path
+
+        with view.DelayedProgress(f"running {report.name}") as progress:
+            result = crosscheck.run(network, report, seed=seed, weights_file=weights, input_file=input_data,
+                                    dtype=dtype.value, max_memory=max_memory, save_to=save_output, on_layer=progress)
+    except CnnCalcError as error:
+        _fail(error)
+    if format is Format.json:
+        typer.echo(json.dumps(view.run_json(result), indent=1))
+    else:
+        from rich.console import Console
+
+        console = Console(highlight=False)
+        console.print(view.run_table(result))
+        console.print()
+        console.print(view.run_summary(result))
+    if result.mismatch is not None:
+        _fail(crosscheck.mismatch_error(network, result))
+
+
+@app.command("weights")
+def weights_command(net: str = NET, input: Optional[str] = INPUT, format: Format = FORMAT) -> None:
+    """The arrays 'run --weights' expects: keys (PyTorch state_dict names) and shapes."""
+    try:
+        report = _report(net, input, 1, DType.float32)
+    except CnnCalcError as error:
+        _fail(error)
+    from .backend import view
+    from .backend.weights import expected
+
+    if format is Format.json:
+        typer.echo(json.dumps(view.weights_json(report.name, expected(report)), indent=1))
         return
     from rich.console import Console
 
-    console = Console(highlight=False)
-    console.print(render.table(report, figure, depth))
-    console.print()
-    console.print(render.summary(report))
+    Console(highlight=False).print(view.weights_table(report.name, expected(report)))
 
 
-@app.command()
-def shapes(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH, dtype: DType = DTYPE_OPTION,
-           format: Format = FORMAT, depth: Optional[int] = DEPTH) -> None:
-    """Output shape of every layer."""
-    _show("shapes", net, input, batch, dtype, format, depth)
+class DiffFormat(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
 
 
-@app.command()
-def params(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH, dtype: DType = DTYPE_OPTION,
-           format: Format = FORMAT, depth: Optional[int] = DEPTH) -> None:
-    """Parameters (and batch-norm buffers) of every layer."""
-    _show("params", net, input, batch, dtype, format, depth)
+@app.command("diff")
+def diff_command(old: str = typer.Argument(..., help="The description before the change (file or built-in name)."),
+                 new: str = typer.Argument(..., help="The description after the change."),
+                 input: Optional[str] = INPUT, batch: int = BATCH, dtype: DType = DTYPE_OPTION,
+                 format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, markdown (for a review "
+                                                   "comment) or json."),
+                 all_layers: bool = typer.Option(False, "--all", help="List every layer, not only those that differ."),
+                 output: Optional[str] = OUTPUT) -> None:
+    """Differences in shapes, parameters and MACs between two descriptions: per layer (matched by path) and total."""
+    from . import diff
+
+    try:
+        before = _report(old, input, batch, dtype)
+        after = _report(new, input, batch, dtype)
+    except CnnCalcError as error:
+        _fail(error)
+    _emit(diff.render(diff.compare(before, after), format.value, all_layers), output)
 
 
-@app.command()
-def flops(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH, dtype: DType = DTYPE_OPTION,
-          format: Format = FORMAT, depth: Optional[int] = DEPTH) -> None:
-    """MACs and FLOPs of every layer."""
-    _show("flops", net, input, batch, dtype, format, depth)
+@app.command("schema")
+def schema_command(output: Optional[str] = OUTPUT) -> None:
+    """The JSON Schema of the description format, for editors (see docs/ci.md)."""
+    from .schema import schema
 
-
-@app.command()
-def check(nets: List[str] = typer.Argument(..., help="Description files or built-in names."),
-          input: Optional[str] = INPUT, batch: int = BATCH) -> None:
-    """Validate each network: one line per file, 'ok' or the error. Exit 0 only if all are valid."""
-    from .units import human
-
-    worst = 0
-    for net in nets:
-        try:
-            report = _report(net, input, batch, DType.float32)
-        except CnnCalcError as error:
-            typer.echo(str(error) if error.location else f"{net}: {error}")
-            worst = max(worst, 2 if isinstance(error, UsageError) else 1)
-            continue
-        typer.echo(f"{net}: ok ({report.name}: output {'x'.join(map(str, report.output))}, "
-                   f"{human(report.totals.params)} params, {human(report.totals.macs, 'MACs')})")
-    raise typer.Exit(worst)
+    _emit(json.dumps(schema(), indent=1) + "\n", output)
 
 
 @app.command("list")
