@@ -16,6 +16,7 @@ from .layers import Weight
 from .network import Network
 from .propagate import Report, Totals, propagate
 from .symbolic import Recorded, Sym, collecting, evaluate, is_symbol_name, is_symbolic, period, symbol
+from .units import grouped
 
 MODULUS_LIMIT = 1 << 16
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -404,6 +405,9 @@ def summary_text(report: Report) -> str:
     t = report.totals
     if not is_symbolic((t.params, t.macs, t.flops, t.activation_bytes)):
         return summary(report)
-    return "\n".join([f"params       {t.params}  + buffers {t.buffers}", f"MACs         {t.macs}",
-                      f"FLOPs        {t.flops}", f"memory       activations {t.activation_bytes} B, "
-                      f"params {t.param_bytes} B, input {t.input_bytes} B  ({report.dtype})"])
+    def exact(value) -> str:
+        return grouped(value) if isinstance(value, int) else str(value)
+
+    return "\n".join([f"params       {exact(t.params)}  + buffers {exact(t.buffers)}", f"MACs         {exact(t.macs)}",
+                      f"FLOPs        {exact(t.flops)}", f"memory       activations {exact(t.activation_bytes)} B, "
+                      f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})"])

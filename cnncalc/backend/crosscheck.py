@@ -1,0 +1,209 @@
+"""The cross-check: run the network for real and compare each executed shape with the propagated one.
+
+``run`` is what ``cnncalc run`` does and ``verify`` what ``cnncalc check --execute`` does for one network.
+Input and output files are read and written here; printing is left to the CLI and ``view``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import CnnCalcError, UsageError
+from ..layers import format_shape
+from ..network import Network
+from ..propagate import Report
+from . import weights as weight_files
+from .execute import forward
+from .memory import DEFAULT_LIMIT, Estimate, estimate, human_bytes, parse_size
+
+RUN_DTYPES = ("float32", "float64")
+
+#: Which FLOPs the achieved GFLOP/s divides: the propagator's count, stated wherever the figure is shown.
+FLOPS_BASIS = "propagator FLOPs, 2 per MAC"
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """One layer of a run: the shape the propagator computed, the shape the array had, and the kernel time."""
+
+    path: str
+    kind: str
+    computed: tuple
+    executed: tuple
+    seconds: float
+
+    @property
+    def match(self) -> bool:
+        return self.computed == self.executed
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished (or, at a mismatch, stopped) run. Shapes include the batch."""
+
+    name: str
+    file: str
+    dtype: str
+    input: tuple
+    seed: int
+    weights: str
+    layers: tuple[LayerCheck, ...]
+    total_layers: int
+    flops: int
+    memory: Estimate
+    output: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def seconds(self) -> float:
+        return sum(layer.seconds for layer in self.layers)
+
+    @property
+    def mismatch(self) -> LayerCheck | None:
+        return next((layer for layer in self.layers if not layer.match), None)
+
+    @property
+    def finite(self) -> bool:
+        """Whether the final output holds only finite numbers (random weights can overflow a deep network)."""
+        return self.output is None or bool(np.isfinite(self.output).all())
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / self.seconds / 1e9 if self.seconds and self.mismatch is None else 0.0
+
+
+def check_memory(report: Report, dtype: str, limit: int) -> Estimate:
+    """Refuse a run whose estimated peak is above ``limit`` bytes, before anything is allocated."""
+    peak = estimate(report, dtype)
+    if peak.peak > limit:
+        raise CnnCalcError(
+            f"the run needs an estimated {human_bytes(peak.peak)} ({human_bytes(peak.weights)} of weights, "
+            f"{human_bytes(peak.activations)} of live activations and {human_bytes(peak.workspace)} of workspace at "
+            f"layer {peak.layer}), above --max-memory {human_bytes(limit)}; lower --batch or --input, or raise "
+            f"--max-memory")
+    return peak
+
+
+def make_input(report: Report, seed: int, dtype: str, path: str | None = None) -> np.ndarray:
+    """The input batch: the array in ``path`` (.npy) checked against the described shape, or seeded noise."""
+    if path is None:
+        rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+        return rng.standard_normal(report.input, dtype=np.float32).astype(dtype, copy=False)
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"no such input data file: {path}")
+    try:
+        data = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise CnnCalcError(f"cannot read input data {path}: {error}") from None
+    if not isinstance(data, np.ndarray):
+        raise CnnCalcError(f"input data {path} is an .npz archive; it must be one array saved as .npy")
+    if data.shape != tuple(report.input):
+        raise CnnCalcError(
+            f"input data {path} has shape {format_shape(data.shape) or 'scalar'}, expected "
+            f"{format_shape(report.input)} (batch {report.input[0]}, input {format_shape(report.input[1:])}); "
+            f"set --batch and --input to match the data")
+    if data.dtype.kind not in "fiub":
+        raise CnnCalcError(f"input data {path} holds {data.dtype}, not numbers")
+    return data.astype(dtype, copy=False)
+
+
+def run(network: Network, report: Report, *, seed: int = 0, weights_file: str | None = None,
+        input_file: str | None = None, dtype: str = "float32", max_memory: int | str = DEFAULT_LIMIT,
+        save_to: str | None = None, on_layer: Callable[[int, int], None] | None = None) -> RunResult:
+    """Execute ``network`` (propagated as ``report``) and compare shapes; stops at the first mismatch.
+
+    The final output is written to ``save_to`` (.npy) when every shape matched. ``on_layer(done, total)`` is
+    called after each layer, for a progress display.
+    """
+    if dtype not in RUN_DTYPES:
+        raise UsageError(f"the NumPy backend runs float32 or float64, received {dtype}")
+    limit = parse_size(max_memory) if isinstance(max_memory, str) else max_memory
+    if save_to is not None:
+        _output_folder(save_to)
+    peak = check_memory(report, dtype, limit)
+    x = make_input(report, seed, dtype, input_file)
+    if weights_file is None:
+        arrays, source = weight_files.initialise(report, seed, dtype), f"random, seed {seed}"
+    else:
+        arrays, source = weight_files.load(weights_file, report, dtype), weights_file
+    checks: list[LayerCheck] = []
+    output = None
+    for step in forward(network, arrays, x):
+        if step.index == 0:
+            del x  # forward() holds the input as long as a layer still reads it
+        computed = report.layers[step.index].output
+        checks.append(LayerCheck(step.node.path, step.node.kind, tuple(computed), tuple(step.output.shape),
+                                 step.seconds))
+        if on_layer is not None:
+            on_layer(step.index + 1, len(network.nodes))
+        if not checks[-1].match:
+            break
+        if step.index == len(network.nodes) - 1:
+            output = step.output
+    result = RunResult(report.name, report.file, dtype, tuple(report.input), seed, source, tuple(checks),
+                       len(network.nodes), report.totals.flops, peak, output)
+    if save_to is not None and result.mismatch is None:
+        save_output(save_to, output)
+    return result
+
+
+def mismatch_error(network: Network, result: RunResult) -> CnnCalcError:
+    """The error for the first layer whose executed shape differs from the computed one."""
+    layer = result.mismatch
+    node = next(node for node in network.nodes if node.path == layer.path)
+    return CnnCalcError(f"executed shape {format_shape(layer.executed)} differs from the computed shape "
+                        f"{format_shape(layer.computed)} ({layer.kind})", node.location, layer.path)
+
+
+def verify(network: Network, report: Report, max_memory: int | str = DEFAULT_LIMIT) -> RunResult:
+    """The cross-check with random weights and input (seed 0); a mismatch raises CnnCalcError."""
+    result = run(network, report, max_memory=max_memory)
+    if result.mismatch is not None:
+        raise mismatch_error(network, result)
+    return result
+
+
+def check_command(network: Network, report: Report) -> str:
+    """``check --execute`` for one network already propagated as ``report``: the words added to its 'ok' line."""
+    result = verify(network, report)
+    return f"; executed: {len(result.layers)} shapes match, {result.seconds:.2f} s"
+
+
+def _output_folder(path: str) -> Path:
+    """The folder --save-output writes into; a missing one is a usage error found before the run."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise UsageError(f"cannot save the output to {path}: no such folder {folder}")
+    if target.is_dir():
+        raise UsageError(f"cannot save the output to {path}: it is a folder")
+    return folder
+
+
+def save_output(path: str, array: np.ndarray) -> None:
+    """Write ``array`` as .npy atomically: a temporary file in the same folder, then os.replace."""
+    target, folder = Path(path), _output_folder(path)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise CnnCalcError(f"cannot save the output to {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.save(stream, array, allow_pickle=False)
+            stream.flush()
+            os.fsync(stream.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
+        os.replace(temporary, target)
+    except BaseException as error:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise CnnCalcError(f"cannot save the output to {path}: {error.strerror or error}") from None
+        raise

@@ -1,0 +1,209 @@
+"""The forward pass: one NumPy kernel per layer kind, run node by node over real arrays.
+
+Shapes here come only from the arrays the kernels produce. Nothing in this module asks the propagator or the
+size formulas (``cnncalc.sizes``, ``LayerKind.output``) for a shape: layer arguments are bound against the
+shapes of the actual input arrays, and 'same' padding is resolved from the actual sizes, so that comparing
+the two engines is a real cross-check. Each activation is dropped as soon as the last layer reading it has run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from math import floor
+from types import SimpleNamespace
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..errors import CnnCalcError
+from ..layers import REGISTRY, Operand, bind
+from ..network import INPUT, Network, Node
+from . import kernels as K
+from .memory import last_uses
+
+Kernel = Callable[[SimpleNamespace, list, dict], np.ndarray]
+
+
+def resolve_padding(padding, spatial: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
+    """(before, after) per spatial dimension for 'valid', 'same' or explicit padding.
+
+    'same' follows TensorFlow: the output is ceil(in / stride); total = max((ceil(in / stride) - 1) * stride
+    + dilation * (kernel - 1) + 1 - in, 0), split with the odd element after. Written here on purpose rather
+    than imported, so that the backend shares no size arithmetic with the propagator.
+    """
+    if padding == "valid":
+        return tuple((0, 0) for _ in spatial)
+    if padding != "same":
+        return padding
+    pairs = []
+    for size, k, s, d in zip(spatial, kernel, stride, dilation):
+        steps = -(-size // s)
+        total = max((steps - 1) * s + d * (k - 1) + 1 - size, 0)
+        pairs.append((total // 2, total - total // 2))
+    return tuple(pairs)
+
+
+def _pool_stride(a: SimpleNamespace) -> tuple:
+    return a.kernel if a.stride is None else a.stride
+
+
+def _conv(a, xs, w):
+    x = xs[0]
+    pads = resolve_padding(a.padding, x.shape[2:], a.kernel, a.stride, a.dilation)
+    return K.conv(x, w["weight"], w.get("bias"), a.stride, pads, a.dilation, a.groups)
+
+
+def _conv_transpose(a, xs, w):
+    return K.conv_transpose(xs[0], w["weight"], w.get("bias"), a.stride, a.padding, a.output_padding, a.dilation,
+                            a.groups)
+
+
+def _max_pool(a, xs, w):
+    x, stride = xs[0], _pool_stride(a)
+    pads = resolve_padding(a.padding, x.shape[2:], a.kernel, stride, a.dilation)
+    return K.max_pool(x, a.kernel, stride, pads, a.dilation, a.ceil_mode)
+
+
+def _avg_pool(a, xs, w):
+    x, stride = xs[0], _pool_stride(a)
+    pads = resolve_padding(a.padding, x.shape[2:], a.kernel, stride, (1,) * len(a.kernel))
+    return K.avg_pool(x, a.kernel, stride, pads, a.ceil_mode, a.count_include_pad)
+
+
+def _upsample(a, xs, w):
+    x = xs[0]
+    size = a.size if a.size is not None else tuple(floor(n * scale) for n, scale in zip(x.shape[2:], a.scale))
+    return K.upsample(x, size, a.mode)
+
+
+def _batch_norm(a, xs, w):
+    return K.batch_norm(xs[0], w.get("weight"), w.get("bias"), w["running_mean"], w["running_var"], a.eps)
+
+
+#: The kernel of every layer kind of the registry, by its YAML name.
+KERNELS: dict[str, Kernel] = {
+    "conv": _conv,
+    "convtranspose": _conv_transpose,
+    "maxpool": _max_pool,
+    "avgpool": _avg_pool,
+    "globalavgpool": lambda a, xs, w: K.global_avg_pool(xs[0]),
+    "adaptiveavgpool": lambda a, xs, w: K.adaptive_avg_pool(xs[0], a.output),
+    "flatten": lambda a, xs, w: K.flatten(xs[0]),
+    "linear": lambda a, xs, w: K.linear(xs[0], w["weight"], w.get("bias")),
+    "batchnorm": _batch_norm,
+    "lrn": lambda a, xs, w: K.lrn(xs[0], a.size, a.alpha, a.beta, a.k),
+    "dropout": lambda a, xs, w: K.dropout(xs[0], a.p),
+    "relu": lambda a, xs, w: K.relu(xs[0]),
+    "leakyrelu": lambda a, xs, w: K.leaky_relu(xs[0], a.slope),
+    "sigmoid": lambda a, xs, w: K.sigmoid(xs[0]),
+    "tanh": lambda a, xs, w: K.tanh(xs[0]),
+    "gelu": lambda a, xs, w: K.gelu(xs[0]),
+    "silu": lambda a, xs, w: K.silu(xs[0]),
+    "identity": lambda a, xs, w: xs[0].copy(),
+    "softmax": lambda a, xs, w: K.softmax(xs[0], axis=a.dim),
+    "upsample": _upsample,
+    "add": lambda a, xs, w: K.add(*xs),
+    "concat": lambda a, xs, w: K.concat(xs, axis=1),
+}
+
+
+def _relu_inplace(a, xs, w):
+    return np.maximum(xs[0], 0, out=xs[0])
+
+
+def _batch_norm_inplace(a, xs, w):
+    """The kernel's folded scale and shift, applied in place (same operations, same rounding)."""
+    x = xs[0]
+    shape = (-1,) + (1,) * (x.ndim - 2)
+    scale = 1 / np.sqrt(w["running_var"].astype(x.dtype) + a.eps)
+    if w.get("weight") is not None:
+        scale = scale * w["weight"].astype(x.dtype)
+    shift = -w["running_mean"].astype(x.dtype) * scale
+    if w.get("bias") is not None:
+        shift = shift + w["bias"].astype(x.dtype)
+    x *= scale.reshape(shape)
+    x += shift.reshape(shape)
+    return x
+
+
+def _add_inplace(a, xs, w):
+    if len({x.shape for x in xs}) != 1:
+        return K.add(*xs)  # let the kernel refuse
+    out = xs[0]
+    for x in xs[1:]:
+        out += x
+    return out
+
+
+#: Variants that overwrite their first input, used when no later layer reads it: this is what keeps a
+#: ResNet's batch-norm, ReLU and residual adds from allocating (PyTorch's inplace=True does the same).
+IN_PLACE: dict[str, Kernel] = {"relu": _relu_inplace, "batchnorm": _batch_norm_inplace, "add": _add_inplace}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One executed layer: its index, the array it produced (valid until the next step) and the kernel time."""
+
+    index: int
+    node: Node
+    output: np.ndarray
+    seconds: float
+
+
+def _bind(node: Node, network: Network, xs: list) -> SimpleNamespace:
+    """The layer's arguments, checked against the shapes of the arrays it actually receives (batch dropped)."""
+    kind = REGISTRY[node.kind]
+    if kind.multi_input:
+        x = [Operand(network.nodes[i].path if i != INPUT else "input", array.shape[1:])
+             for i, array in zip(node.inputs, xs)]
+        names = node.names
+    else:
+        x = tuple(xs[0].shape[1:])
+        names = {**node.names, "in_channels": x[0] if x else 1}
+    try:
+        return bind(kind, node.raw, names, x)
+    except CnnCalcError as error:
+        raise error.located(node.location, node.path) from None
+
+
+def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
+    """Run the network on ``x`` (batch first), yielding each layer's output as it is computed.
+
+    ``weights`` maps ``<path>.<name>`` to arrays already in ``x``'s dtype. A consumer that stops iterating
+    stops the run. A kernel that rejects its input raises CnnCalcError naming the layer.
+    """
+    last = last_uses([node.inputs for node in network.nodes])
+    final = len(network.nodes) - 1
+    arrays: dict[int, np.ndarray] = {INPUT: x}
+    del x  # so that the input is freed after its last reader, like any activation
+    by_layer: dict[str, dict] = {}
+    for key, array in weights.items():
+        path, name = key.rsplit(".", 1)
+        by_layer.setdefault(path, {})[name] = array
+    for index, node in enumerate(network.nodes):
+        xs = [arrays[producer] for producer in node.inputs]
+        arguments = _bind(node, network, xs)
+        own = by_layer.get(node.path, {})
+        first = node.inputs[0]
+        reusable = (first != INPUT and last.get(first) == index and node.inputs.count(first) == 1
+                    and xs[0].flags.writeable and not any(other is xs[0] for key, other in arrays.items()
+                                                           if key != first))
+        kernel = IN_PLACE[node.kind] if reusable and node.kind in IN_PLACE else KERNELS[node.kind]
+        start = time.perf_counter()
+        try:
+            with np.errstate(all="ignore"):  # random weights may overflow; the shapes are still checked
+                y = kernel(arguments, xs, own)
+        except (ValueError, KeyError, IndexError, MemoryError) as error:
+            shapes = ", ".join("x".join(map(str, array.shape)) for array in xs)
+            reason = "out of memory" if isinstance(error, MemoryError) else str(error)
+            raise CnnCalcError(f"the {node.kind} kernel failed on input {shapes}: {reason}",
+                               node.location, node.path) from None
+        seconds = time.perf_counter() - start
+        del xs
+        for producer in set(node.inputs):
+            if last.get(producer) == index and producer != final:
+                arrays.pop(producer, None)
+        arrays[index] = y
+        yield Step(index, node, y, seconds)
+        del y

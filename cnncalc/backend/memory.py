@@ -1,0 +1,115 @@
+"""Memory of an execution: when each activation can be freed, and the peak estimated before allocating anything.
+
+Static (no NumPy): the estimate is made from the propagated shapes so that a run too large for ``--max-memory``
+is refused before the first array exists.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from math import prod
+
+from ..errors import UsageError
+from ..network import INPUT
+from ..propagate import DTYPE_BYTES, LayerResult, Report
+
+DEFAULT_LIMIT = "4GiB"
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
+
+
+def parse_size(text: str) -> int:
+    """``512MiB`` -> 536870912, ``2GB`` -> 2000000000, ``1000`` -> 1000 bytes."""
+    match = _SIZE.match(text.lower())
+    if not match or match.group(2) not in _UNITS:
+        raise UsageError(f"--max-memory must look like 512MiB, 4GiB or 2GB, received '{text}'")
+    size = int(float(match.group(1)) * _UNITS[match.group(2)])
+    if size < 1:
+        raise UsageError(f"--max-memory must be at least 1 byte, received '{text}'")
+    return size
+
+
+def human_bytes(size: int) -> str:
+    """Binary units, as the limit is usually given: ``1.50 GiB``."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.2f} {unit}"
+    return f"{size} B"
+
+
+def last_uses(inputs: list[tuple[int, ...]]) -> dict[int, int]:
+    """For each producer (node index or INPUT), the index of the last node that reads it."""
+    last: dict[int, int] = {}
+    for index, producers in enumerate(inputs):
+        for producer in producers:
+            last[producer] = index
+    return last
+
+
+#: What the process holds besides the arrays: the interpreter, NumPy and its BLAS buffers (measured about 40 MB).
+OVERHEAD = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The estimated peak: a fixed overhead and the weights, plus the live activations and workspace at the worst
+    layer. ``arrays`` is the part made of arrays."""
+
+    peak: int
+    weights: int
+    activations: int
+    workspace: int
+    layer: str
+
+    @property
+    def arrays(self) -> int:
+        return self.weights + self.activations + self.workspace
+
+
+def _workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """Temporary elements a layer's kernel allocates beside its output, by kind.
+
+    Convolution copies its padded input (counted as twice the input, padding can be wide on small maps) and
+    unrolls the windows into im2col columns (input channels x kernel elements for every output position; none
+    for a 1x1 kernel); a transposed convolution holds the per-tap columns and an uncropped buffer; pooling, LRN
+    and upsampling hold a padded copy and a partial result.
+    """
+    if layer.kind == "conv" and layer.weights:
+        kernel = prod(layer.weights[0].shape[2:])
+        columns = prod(input_shape[:2]) * kernel * prod(layer.output[2:]) if kernel > 1 else 0
+        return columns + 2 * input_elements
+    if layer.kind == "convtranspose" and layer.weights:
+        columns = layer.output[0] * layer.output[1] * prod(layer.weights[0].shape[2:]) * prod(input_shape[2:])
+        return columns + 2 * prod(layer.output)
+    if layer.kind in ("maxpool", "avgpool", "lrn", "upsample"):
+        return 2 * input_elements
+    return 0
+
+
+def estimate(report: Report, dtype: str = "float32") -> Estimate:
+    """Simulate the run's allocations: each output lives from its layer to its last reader; the final output stays."""
+    width = DTYPE_BYTES[dtype]
+    layers = report.layers
+    last = last_uses([layer.inputs for layer in layers])
+    weights = sum(weight.size for layer in layers for weight in layer.weights) * width
+    shapes = {INPUT: report.input}
+    live = {INPUT: prod(report.input)}
+    worst = (0, 0, layers[0].path)
+    for index, layer in enumerate(layers):
+        shapes[index] = layer.output
+        output_elements = prod(layer.output)
+        input_elements = sum(prod(shapes[producer]) for producer in set(layer.inputs))
+        during = sum(live.values()) + output_elements
+        workspace = _workspace(layer, shapes[layer.inputs[0]], input_elements)
+        if during + workspace > sum(worst[:2]):
+            worst = (during, workspace, layer.path)
+        live[index] = output_elements
+        for producer in set(layer.inputs):
+            if last.get(producer) == index:
+                live.pop(producer, None)
+    activations, workspace, path = worst
+    return Estimate(OVERHEAD + weights + (activations + workspace) * width, weights, activations * width,
+                    workspace * width, path)

@@ -1,0 +1,144 @@
+"""Rendering for the execution commands: the run table and JSON, the weight listing, the delayed progress bar.
+
+Static: nothing here imports NumPy, so ``cnncalc weights`` stays light.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..layers import format_shape
+from ..units import grouped, human
+from .memory import human_bytes
+from .weights import ExpectedWeight
+
+PROGRESS_DELAY = 1.0  # seconds before a progress bar appears
+
+
+def run_table(result):
+    """A rich Table: per layer the computed and executed shapes, a match mark and the kernel time."""
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(title=f"{result.name}  input {format_shape(result.input)}  ({result.dtype}, {result.weights})",
+                 title_justify="left", header_style="bold", box=None, pad_edge=False)
+    for column, justify in (("Layer", "left"), ("Kind", "left"), ("Computed", "right"), ("Executed", "right"),
+                            ("", "center"), ("ms", "right")):
+        grid.add_column(column, justify=justify, style="cyan" if column == "Kind" else None)
+    for layer in result.layers:
+        mark = Text("ok", style="green") if layer.match else Text("DIFFERS", style="bold red")
+        grid.add_row(layer.path, layer.kind, format_shape(layer.computed), format_shape(layer.executed), mark,
+                     f"{layer.seconds * 1e3:.2f}")
+    return grid
+
+
+def run_summary(result) -> str:
+    """Totals: layers run, time, achieved GFLOP/s and which FLOPs they are, the memory estimate."""
+    from .crosscheck import FLOPS_BASIS
+
+    ran = len(result.layers)
+    if result.mismatch is not None:
+        status = f"stopped at {result.mismatch.path} ({ran} of {result.total_layers} layers run)"
+    else:
+        status = f"all {ran} shapes match"
+        if not result.finite:
+            status += " (the output holds inf or NaN: the values overflowed, the shapes are still checked)"
+    return "\n".join([
+        f"shapes       {status}",
+        f"time         {result.seconds:.4f} s in the kernels",
+        f"throughput   {result.gflops:.2f} GFLOP/s over {human(result.flops, 'FLOPs')} ({FLOPS_BASIS})",
+        f"memory       estimated peak {human_bytes(result.memory.peak)}, weights {human_bytes(result.memory.weights)}",
+    ])
+
+
+def run_json(result) -> dict:
+    """The run as data: per layer path, kind, computed, executed, match, seconds; then the totals."""
+    from .crosscheck import FLOPS_BASIS
+
+    mismatch = result.mismatch
+    return {
+        "name": result.name,
+        "file": result.file,
+        "dtype": result.dtype,
+        "input": list(result.input),
+        "seed": result.seed,
+        "weights": result.weights,
+        "match": mismatch is None,
+        "output_finite": result.finite,
+        "first_mismatch": mismatch.path if mismatch else None,
+        "layers": [
+            {"path": layer.path, "kind": layer.kind, "computed": list(layer.computed),
+             "executed": list(layer.executed), "match": layer.match, "seconds": layer.seconds}
+            for layer in result.layers
+        ],
+        "totals": {
+            "layers": result.total_layers,
+            "layers_run": len(result.layers),
+            "seconds": result.seconds,
+            "flops": result.flops,
+            "gflops": result.gflops,
+            "flops_basis": FLOPS_BASIS,
+            "memory_estimate_bytes": result.memory.peak,
+        },
+    }
+
+
+def weights_table(name: str, expected: list[ExpectedWeight]):
+    """A rich Table of the expected weight keys and shapes."""
+    from rich.table import Table
+
+    grid = Table(title=f"{name}: arrays of 'run --weights' (.npz)", title_justify="left",
+                 header_style="bold", footer_style="bold", box=None, pad_edge=False, show_footer=True)
+    grid.add_column("Key", footer="Total")
+    grid.add_column("Shape", justify="right", footer=f"{len(expected)} arrays")
+    grid.add_column("Elements", justify="right", footer=grouped(sum(weight.size for weight in expected)))
+    grid.add_column("Kind")
+    for weight in expected:
+        grid.add_row(weight.key, format_shape(weight.shape), grouped(weight.size),
+                     "parameter" if weight.trainable else "buffer")
+    return grid
+
+
+def weights_json(name: str, expected: list[ExpectedWeight]) -> dict:
+    """The expected arrays as data."""
+    return {
+        "name": name,
+        "weights": [{"key": weight.key, "shape": list(weight.shape), "size": weight.size,
+                     "trainable": weight.trainable} for weight in expected],
+        "total": sum(weight.size for weight in expected),
+    }
+
+
+class DelayedProgress:
+    """A transient rich progress bar on stderr that appears only once a run has taken ``PROGRESS_DELAY`` s,
+    and only on a terminal."""
+
+    def __init__(self, description: str, console=None):
+        self.description = description
+        self.console = console  # a rich Console; stderr by default
+        self.start = time.perf_counter()
+        self.progress = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.progress is None:
+            if time.perf_counter() - self.start < PROGRESS_DELAY or done >= total:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            console = self.console or Console(stderr=True)
+            if not console.is_terminal:  # no bar in logs and pipes: it would only leave blank lines behind
+                self.start = float("inf")
+                return
+            self.progress = Progress(console=console, transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task(self.description, total=total)
+        self.progress.update(self.task, completed=done)
+
+    def __enter__(self) -> "DelayedProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()

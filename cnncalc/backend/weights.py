@@ -1,0 +1,126 @@
+"""The arrays an execution needs: the expected keys, a deterministic random initialisation, and .npz loading.
+
+Keys follow PyTorch's state_dict naming, ``<layer path>.<array name>`` (``layer1.0.conv1.weight``,
+``bn1.running_var``), taken from the propagator's weight list. Listing the keys is static (``cnncalc weights``
+must not pay for importing NumPy), so NumPy is imported inside the functions that make or read arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod, sqrt
+from pathlib import Path
+
+from ..errors import CnnCalcError, UsageError
+from ..layers import format_shape, suggest
+from ..propagate import Report
+
+#: PyTorch's batch-norm counter: present in every state_dict, meaningless at inference, so tolerated in a file.
+IGNORED_SUFFIX = ".num_batches_tracked"
+
+
+@dataclass(frozen=True)
+class ExpectedWeight:
+    """One array the network needs: its key, shape, whether it is trained, and the layer owning it."""
+
+    key: str
+    shape: tuple[int, ...]
+    trainable: bool
+    layer: str
+    name: str
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+
+def expected(report: Report) -> list[ExpectedWeight]:
+    """Every array of the network, in layer order, keyed ``<path>.<name>``."""
+    return [ExpectedWeight(f"{layer.path}.{weight.name}", tuple(weight.shape), weight.trainable, layer.path, weight.name)
+            for layer in report.layers for weight in layer.weights]
+
+
+def _describe_shape(shape: tuple) -> str:
+    return format_shape(shape) if shape else "a scalar"
+
+
+def initialise(report: Report, seed: int = 0, dtype: str = "float32") -> dict:
+    """Deterministic random arrays for every expected key.
+
+    He-normal (std sqrt(2 / fan_in)) for convolution and linear weights, biases uniform in [-0.05, 0.05),
+    batch-norm scales uniform in [0.5, 1.5), running means normal with std 0.1 and running variances uniform in
+    [0.5, 1.5), so that inference batch norm is not the identity. Values are drawn in float32 whatever the run's
+    dtype, so a float64 run of the same seed uses the same weights.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    arrays = {}
+    for weight in expected(report):
+        arrays[weight.key] = _draw(rng, weight).astype(dtype, copy=False)
+    return arrays
+
+
+def _draw(rng, weight: ExpectedWeight):
+    """One float32 array, by its PyTorch name and rank; scaled in place so that no temporary copy is made."""
+    import numpy as np
+
+    shape = weight.shape
+    if weight.name == "weight" and len(shape) >= 2:
+        return _scaled(rng.standard_normal(shape, dtype=np.float32), sqrt(2.0 / prod(shape[1:])))
+    if weight.name == "weight" or weight.name == "running_var":
+        return _scaled(rng.random(shape, dtype=np.float32), 1.0, 0.5)
+    if weight.name == "running_mean":
+        return _scaled(rng.standard_normal(shape, dtype=np.float32), 0.1)
+    return _scaled(rng.random(shape, dtype=np.float32), 0.1, -0.05)
+
+
+def _scaled(array, scale: float, shift: float = 0.0):
+    array *= scale
+    array += shift
+    return array
+
+
+def load(path: str, report: Report, dtype: str = "float32") -> dict:
+    """Read an .npz file and check it holds exactly the expected arrays with the expected shapes."""
+    import numpy as np
+
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"no such weights file: {path}")
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise CnnCalcError(f"cannot read weights file {path}: {error}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise CnnCalcError(f"weights file {path} holds a single array; it must be an .npz archive of named arrays")
+    wanted = {weight.key: weight for weight in expected(report)}
+    with archive:
+        found = list(archive.files)
+        for key in found:
+            if key not in wanted and not _ignored(key, wanted):
+                raise CnnCalcError(f"weights file {path}: unexpected array '{key}' (shape "
+                                   f"{_describe_shape(archive[key].shape)}): the network has no such weight"
+                                   f"{suggest(key, list(wanted))}")
+        arrays = {}
+        for key, weight in wanted.items():
+            if key not in archive.files:
+                raise CnnCalcError(f"weights file {path}: missing array '{key}' (expected shape "
+                                   f"{format_shape(weight.shape)})", layer=weight.layer)
+            try:
+                array = archive[key]
+            except (OSError, ValueError) as error:
+                raise CnnCalcError(f"weights file {path}: cannot read array '{key}': {error}", layer=weight.layer) from None
+            if array.shape != weight.shape:
+                raise CnnCalcError(f"weights file {path}: array '{key}' has shape {_describe_shape(array.shape)}, "
+                                   f"expected {format_shape(weight.shape)}", layer=weight.layer)
+            if array.dtype.kind not in "fiub":
+                raise CnnCalcError(f"weights file {path}: array '{key}' holds {array.dtype}, not numbers",
+                                   layer=weight.layer)
+            arrays[key] = array.astype(dtype, copy=False)
+    return arrays
+
+
+def _ignored(key: str, wanted: dict) -> bool:
+    """``bn1.num_batches_tracked`` is skipped when ``bn1`` is a batch norm of the network."""
+    return key.endswith(IGNORED_SUFFIX) and f"{key[:-len(IGNORED_SUFFIX)]}.running_mean" in wanted

@@ -1,0 +1,177 @@
+"""The forward pass: a kernel per kind, independence from the size formulas, whole networks, freeing, memory."""
+
+from __future__ import annotations
+
+import ast
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnncalc.backend import crosscheck, execute, memory, weights
+from cnncalc.errors import CnnCalcError, UsageError
+from cnncalc.layers import REGISTRY
+from cnncalc.load import builtin_names, load
+from cnncalc.network import INPUT
+from cnncalc.propagate import propagate
+
+BACKEND = Path(execute.__file__).parent
+DATA = Path(__file__).parent / "data"
+
+#: Built-ins above this many MACs per sample run at 64x64 in the suite (alexnet and resnet18 stay full size).
+FULL_SIZE_MACS = 2 * 10**9
+
+
+def suite_input(name: str):
+    """The input a built-in is run at: its own, or 64x64 with its channels when it is too slow for the suite."""
+    network = load(name)
+    if propagate(network).totals.macs <= FULL_SIZE_MACS:
+        return None
+    return (network.input[0], 64, 64)
+
+
+def test_the_required_networks_run_at_full_size():
+    assert suite_input("alexnet") is None and suite_input("resnet18") is None
+
+
+def test_every_registered_kind_has_a_kernel():
+    assert set(execute.KERNELS) == set(REGISTRY)
+    assert set(execute.IN_PLACE) <= set(REGISTRY)
+
+
+@pytest.mark.parametrize("module", ["execute.py", "crosscheck.py", "weights.py", "memory.py", "view.py",
+                                    "kernels.py"])
+def test_backend_never_uses_the_size_formulas(module):
+    """The cross-check is independent: no import of cnncalc.sizes and no call of a kind's output rule."""
+    tree = ast.parse((BACKEND / module).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            assert "sizes" not in (node.module or "") and all(alias.name != "sizes" for alias in node.names)
+        if isinstance(node, ast.Import):
+            assert all("sizes" not in alias.name for alias in node.names)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            assert node.func.attr not in ("output", "same_padding", "window_output_size"), ast.unparse(node)
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_runs_with_all_shapes_matching(name):
+    network = load(name, suite_input(name))
+    report = propagate(network, 2)
+    result = crosscheck.run(network, report)
+    assert result.mismatch is None
+    assert len(result.layers) == len(network.nodes)
+    assert result.output.shape == report.output
+    assert np.isfinite(result.output).all()
+
+
+@pytest.mark.parametrize("file", ["allkinds.yaml", "ranks.yaml", "volume.yaml"])
+def test_every_kind_and_rank_runs_with_all_shapes_matching(file):
+    network = load(str(DATA / file))
+    result = crosscheck.run(network, propagate(network, 3))
+    assert result.mismatch is None and len(result.layers) == len(network.nodes)
+
+
+@pytest.mark.parametrize("size, kernel, stride, dilation, expected", [
+    (224, 7, 2, 1, (2, 3)),   # TensorFlow: the odd element goes after
+    (10, 3, 1, 1, (1, 1)),
+    (10, 4, 1, 1, (1, 2)),
+    (11, 3, 2, 1, (1, 1)),
+    (12, 3, 2, 1, (0, 1)),
+    (5, 3, 1, 2, (2, 2)),
+    (4, 1, 3, 1, (0, 0)),     # never negative
+])
+def test_same_padding_is_resolved_from_the_actual_size(size, kernel, stride, dilation, expected):
+    assert execute.resolve_padding("same", (size,), (kernel,), (stride,), (dilation,)) == (expected,)
+
+
+def test_valid_and_explicit_padding_pass_through():
+    assert execute.resolve_padding("valid", (9, 9), (3, 3), (1, 1), (1, 1)) == ((0, 0), (0, 0))
+    assert execute.resolve_padding(((1, 2),), (9,), (3,), (1,), (1,)) == ((1, 2),)
+
+
+def test_activations_are_freed_after_their_last_reader():
+    """lenet5 is a chain without in-place kinds: once layer i ran, layer i-1's output is gone."""
+    network = load("lenet5")
+    report = propagate(network, 2)
+    arrays = weights.initialise(report)
+    refs = []
+    for step in execute.forward(network, arrays, crosscheck.make_input(report, 0, "float32")):
+        refs.append(weakref.ref(step.output))
+        del step
+        assert all(ref() is None for ref in refs[:-1])
+
+
+def test_last_uses_follow_the_node_inputs():
+    network = load("resnet18")
+    last = memory.last_uses([node.inputs for node in network.nodes])
+    paths = [node.path for node in network.nodes]
+    assert last[INPUT] == 0
+    block_input = paths.index("layer1.0.conv1") - 1  # the maxpool feeds the block and its identity shortcut
+    assert paths[last[block_input]] == "layer1.0.add"
+
+
+def test_in_place_kernels_give_the_same_output(monkeypatch):
+    network = load("resnet18", (3, 64, 64))
+    report = propagate(network, 2)
+    in_place = crosscheck.run(network, report).output
+    monkeypatch.setattr(execute, "IN_PLACE", {})
+    np.testing.assert_array_equal(crosscheck.run(network, report).output, in_place)
+
+
+def test_a_kernel_failure_names_the_layer(monkeypatch):
+    def broken(a, xs, w):
+        raise ValueError("weights do not fit")
+
+    monkeypatch.setitem(execute.KERNELS, "linear", broken)
+    network = load("lenet5")
+    with pytest.raises(CnnCalcError) as caught:
+        crosscheck.run(network, propagate(network))
+    assert caught.value.layer == "c5"
+    assert "the linear kernel failed on input 1x400: weights do not fit" in str(caught.value)
+
+
+@pytest.mark.parametrize("text, size", [("512MiB", 512 * 2**20), ("4GiB", 4 * 2**30), ("2GB", 2 * 10**9),
+                                        ("1.5gib", 3 * 2**29), ("1000", 1000), ("64 KiB", 65536), ("7B", 7)])
+def test_memory_limits_accept_units(text, size):
+    assert memory.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["lots", "4 GiBs", "-1GB", "0", "GB"])
+def test_memory_limits_refuse_nonsense(text):
+    with pytest.raises(UsageError, match="--max-memory must"):
+        memory.parse_size(text)
+
+
+def test_memory_estimate_covers_weights_activations_and_im2col():
+    report = propagate(load("alexnet-torchvision"), 4)
+    peak = memory.estimate(report)
+    assert peak.weights == 4 * (report.totals.params + report.totals.buffers)
+    # conv1 of batch 4: input 4x3x224x224 and output 4x64x55x55 live, im2col 4x(3*11*11)x(55*55) columns
+    conv1 = 4 * (4 * 3 * 224 * 224 + 4 * 64 * 55 * 55) + 4 * (4 * 3 * 121 * 55 * 55 + 4 * 3 * 224 * 224)
+    assert peak.arrays >= peak.weights + conv1
+    assert peak.peak == memory.OVERHEAD + peak.arrays == memory.OVERHEAD + peak.weights + peak.activations + peak.workspace
+    assert memory.estimate(report, "float64").arrays == 2 * peak.arrays
+
+
+def test_memory_estimate_bounds_the_measured_peak():
+    """tracemalloc sees NumPy's allocations: the real peak of a run stays under the estimate."""
+    import tracemalloc
+
+    network = load("resnet18", (3, 96, 96))
+    report = propagate(network, 2)
+    crosscheck.run(network, report)  # first, so that lazy imports are not counted
+    tracemalloc.start()
+    try:
+        crosscheck.run(network, report)
+        _, measured = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert measured <= memory.estimate(report).arrays
+
+
+def test_runs_above_the_limit_are_refused_before_allocating():
+    network = load("vgg16")
+    report = propagate(network, 64)
+    with pytest.raises(CnnCalcError, match=r"the run needs an estimated .* GiB .* above --max-memory 4.00 GiB"):
+        crosscheck.run(network, report)

@@ -1,0 +1,159 @@
+"""Weights: the expected keys, `cnncalc weights`, seeded initialisation, and every error of a weights file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cnncalc.backend import weights
+from cnncalc.errors import CnnCalcError
+from cnncalc.load import load
+from cnncalc.propagate import propagate
+
+
+def lenet_arrays(seed=0):
+    return weights.initialise(propagate(load("lenet5")), seed)
+
+
+def test_expected_keys_follow_pytorch_names_and_the_propagated_shapes():
+    report = propagate(load("resnet18"))
+    keys = {weight.key: weight for weight in weights.expected(report)}
+    assert keys["conv1.weight"].shape == (64, 3, 7, 7)
+    assert keys["layer2.0.shortcut.conv.weight"].shape == (128, 64, 1, 1)
+    assert [keys[f"bn1.{name}"].trainable for name in ("weight", "bias", "running_mean", "running_var")] == \
+        [True, True, False, False]
+    assert sum(w.size for w in keys.values() if w.trainable) == report.totals.params
+    assert sum(w.size for w in keys.values() if not w.trainable) == report.totals.buffers
+
+
+def test_weights_command_lists_keys_and_shapes(cli):
+    result = cli("weights", "lenet5")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert any(line.split()[:3] == ["c1.weight", "6x1x5x5", "150"] for line in lines)
+    assert any(line.split()[:2] == ["output.bias", "10"] for line in lines)
+    assert "61,706" in result.stdout
+
+
+def test_weights_command_json(cli):
+    result = cli("weights", "resnet18", "--format", "json", "--input", "3x64x64")
+    document = json.loads(result.stdout)
+    assert document["name"] == "resnet18"
+    first = document["weights"][0]
+    assert first == {"key": "conv1.weight", "shape": [64, 3, 7, 7], "size": 9408, "trainable": True}
+    assert document["total"] == sum(weight["size"] for weight in document["weights"])
+
+
+def test_weights_command_does_not_import_numpy():
+    code = ("import sys\nfrom cnncalc.cli import app\ntry:\n    app(['weights', 'resnet50'])\n"
+            "except SystemExit as exit:\n    assert not exit.code\nassert 'numpy' not in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_weights_command_reports_an_invalid_network(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 9}\n")
+    result = cli("weights", str(bad))
+    assert result.exit_code == 1
+    assert "kernel 9 is larger than the padded input 8" in result.stderr
+
+
+def test_initialisation_is_deterministic_per_seed():
+    first, again, other = lenet_arrays(0), lenet_arrays(0), lenet_arrays(1)
+    assert all(np.array_equal(first[key], again[key]) for key in first)
+    assert not np.array_equal(first["c1.weight"], other["c1.weight"])
+    assert all(array.dtype == np.float32 for array in first.values())
+
+
+def test_initialisation_statistics():
+    arrays = weights.initialise(propagate(load("resnet18")), 0)
+    conv = arrays["layer3.0.conv2.weight"]  # fan-in 256 x 3 x 3
+    assert conv.std() == pytest.approx(np.sqrt(2 / (256 * 9)), rel=0.02)
+    assert abs(arrays["fc.bias"]).max() <= 0.05
+    assert 0.5 <= arrays["bn1.weight"].min() and arrays["bn1.weight"].max() < 1.5
+    assert 0.5 <= arrays["bn1.running_var"].min() and arrays["bn1.running_var"].max() < 1.5
+    assert arrays["layer4.1.bn2.running_mean"].std() == pytest.approx(0.1, rel=0.2)
+
+
+def test_float64_initialisation_has_the_same_values():
+    report = propagate(load("lenet5"))
+    single, double = weights.initialise(report, 4), weights.initialise(report, 4, "float64")
+    assert double["c3.weight"].dtype == np.float64
+    np.testing.assert_array_equal(double["c3.weight"], single["c3.weight"])
+
+
+def save(path, arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def test_a_complete_file_loads_and_num_batches_tracked_is_ignored(tmp_path):
+    report = propagate(load("resnet18", (3, 32, 32)))
+    arrays = weights.initialise(report, 2)
+    arrays["bn1.num_batches_tracked"] = np.array(7)
+    loaded = weights.load(save(tmp_path / "w.npz", arrays), report, "float64")
+    assert loaded.keys() == arrays.keys() - {"bn1.num_batches_tracked"}
+    assert loaded["conv1.weight"].dtype == np.float64
+    np.testing.assert_array_equal(loaded["conv1.weight"], arrays["conv1.weight"])
+
+
+def run_with(cli, tmp_path, arrays):
+    return cli("run", "lenet5", "--weights", save(tmp_path / "w.npz", arrays))
+
+
+def test_missing_array_is_named_with_its_expected_shape(cli, tmp_path):
+    arrays = lenet_arrays()
+    del arrays["c3.weight"]
+    result = run_with(cli, tmp_path, arrays)
+    assert result.exit_code == 1
+    assert "missing array 'c3.weight' (expected shape 16x6x5x5) [c3]" in result.stderr
+
+
+def test_extra_array_is_named_with_its_shape(cli, tmp_path):
+    arrays = lenet_arrays()
+    arrays["c3.wieght"] = np.zeros((2, 3), np.float32)
+    result = run_with(cli, tmp_path, arrays)
+    assert result.exit_code == 1
+    assert ("unexpected array 'c3.wieght' (shape 2x3): the network has no such weight "
+            "(did you mean 'c3.weight'?)") in result.stderr
+
+
+def test_mis_shaped_array_is_named_with_both_shapes(cli, tmp_path):
+    arrays = lenet_arrays()
+    arrays["f6.weight"] = arrays["f6.weight"].T
+    result = run_with(cli, tmp_path, arrays)
+    assert result.exit_code == 1
+    assert "array 'f6.weight' has shape 120x84, expected 84x120 [f6]" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_non_numeric_array_is_refused(tmp_path):
+    arrays = lenet_arrays()
+    arrays["c1.bias"] = np.array(["a"] * 6)
+    with pytest.raises(CnnCalcError, match="array 'c1.bias' holds <U1, not numbers"):
+        weights.load(save(tmp_path / "w.npz", arrays), propagate(load("lenet5")))
+
+
+def test_a_missing_weights_file_is_a_usage_error(cli, tmp_path):
+    result = cli("run", "lenet5", "--weights", str(tmp_path / "nope.npz"))
+    assert result.exit_code == 2
+    assert "no such weights file" in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [(b"not a zip", "cannot read weights file"),
+                                              (None, "holds a single array")])
+def test_a_weights_file_that_is_no_npz_is_refused(cli, tmp_path, content, message):
+    path = tmp_path / "w.npz"
+    if content is None:
+        with open(path, "wb") as stream:
+            np.save(stream, np.zeros(3))
+    else:
+        path.write_bytes(content)
+    result = cli("run", "lenet5", "--weights", str(path))
+    assert result.exit_code == 1
+    assert message in result.stderr

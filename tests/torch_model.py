@@ -1,0 +1,186 @@
+"""The oracle of the execution tests: the same network built from torch.nn modules, run by PyTorch.
+
+``TorchModel(network)`` walks the expanded nodes, binds each layer's arguments, makes the equivalent torch
+module (keyed by the layer path, as cnncalc names weights) and runs the graph by the nodes' inputs. Only the
+tests import this module, always behind ``pytest.importorskip("torch")``.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from cnncalc.layers import REGISTRY, Operand, bind
+from cnncalc.network import INPUT, Network
+from cnncalc.sizes import same_padding  # the oracle may share the formula: it checks values, not shapes
+
+
+def _pairs(padding, spatial, kernel, stride, dilation):
+    if padding == "valid":
+        return [(0, 0)] * len(spatial)
+    if padding == "same":
+        return [same_padding(n, k, s, d) for n, k, s, d in zip(spatial, kernel, stride, dilation)]
+    return list(padding)
+
+
+def _torch_pad(pairs):
+    """F.pad wants (last dim before, after, previous dim before, after, ...)."""
+    return [side for pair in reversed(pairs) for side in pair]
+
+
+class _Padded(nn.Module):
+    """A module run on an explicitly padded input (asymmetric or 'same' padding)."""
+
+    def __init__(self, module, pairs, value=0.0):
+        super().__init__()
+        self.module, self.pad, self.value = module, _torch_pad(pairs), value
+
+    def forward(self, x):
+        return self.module(F.pad(x, self.pad, value=self.value) if any(self.pad) else x)
+
+
+def _symmetric(pairs):
+    return all(before == after for before, after in pairs)
+
+
+def _by_rank(rank, one, two, three):
+    return {1: one, 2: two, 3: three}[rank]
+
+
+def _module(kind: str, a, shape: tuple):
+    """The torch module for one layer, given its bound arguments and its per-sample input shape."""
+    rank = len(shape) - 1
+    if kind == "conv":
+        conv = _by_rank(rank, nn.Conv1d, nn.Conv2d, nn.Conv3d)(shape[0], a.out, a.kernel, a.stride, 0, a.dilation,
+                                                               a.groups, a.bias)
+        return _Padded(conv, _pairs(a.padding, shape[1:], a.kernel, a.stride, a.dilation))
+    if kind == "convtranspose":
+        assert _symmetric(a.padding), "torch's ConvTranspose pads symmetrically"
+        cls = _by_rank(rank, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+        return cls(shape[0], a.out, a.kernel, a.stride, [p[0] for p in a.padding], a.output_padding, a.groups,
+                   a.bias, a.dilation)
+    if kind in ("maxpool", "avgpool"):
+        stride = a.kernel if a.stride is None else a.stride
+        dilation = getattr(a, "dilation", None) or (1,) * rank
+        pairs = _pairs(a.padding, shape[1:], a.kernel, stride, dilation)
+        symmetric = _symmetric(pairs)
+        padding = [p[0] for p in pairs] if symmetric else 0
+        if kind == "maxpool":
+            pool = _by_rank(rank, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)(a.kernel, stride, padding, dilation,
+                                                                            ceil_mode=a.ceil_mode)
+            return pool if symmetric else _Padded(pool, pairs, -float("inf"))
+        assert symmetric, "asymmetric average pooling has no torch equivalent"
+        return _by_rank(rank, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)(a.kernel, stride, padding, a.ceil_mode,
+                                                                        a.count_include_pad)
+    if kind == "globalavgpool":
+        return _by_rank(rank, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)(1)
+    if kind == "adaptiveavgpool":
+        return _by_rank(rank, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)(a.output)
+    if kind == "batchnorm":
+        cls = nn.BatchNorm1d if len(shape) <= 2 else _by_rank(rank, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+        return cls(shape[0], eps=a.eps, affine=a.affine)
+    if kind == "upsample":
+        mode = "nearest" if a.mode == "nearest" else _by_rank(rank, "linear", "bilinear", "trilinear")
+        size = a.size if a.size is not None else [int(n * s) for n, s in zip(shape[1:], a.scale)]
+        return nn.Upsample(size=tuple(size), mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+    simple = {
+        "flatten": lambda: nn.Flatten(),
+        "linear": lambda: nn.Linear(shape[0], a.out, a.bias),
+        "lrn": lambda: nn.LocalResponseNorm(a.size, a.alpha, a.beta, a.k),
+        "dropout": lambda: nn.Dropout(a.p),
+        "relu": lambda: nn.ReLU(),
+        "leakyrelu": lambda: nn.LeakyReLU(a.slope),
+        "sigmoid": lambda: nn.Sigmoid(),
+        "tanh": lambda: nn.Tanh(),
+        "gelu": lambda: nn.GELU(),
+        "silu": lambda: nn.SiLU(),
+        "identity": lambda: nn.Identity(),
+        "softmax": lambda: nn.Softmax(dim=a.dim),
+    }
+    return simple[kind]()
+
+
+def _weight_owner(module):
+    """The module holding a layer's parameters (inside the padding wrapper, if any)."""
+    return module.module if isinstance(module, _Padded) else module
+
+
+class TorchModel:
+    """The network as torch modules keyed by layer path, run in eval mode in float32 (or float64)."""
+
+    def __init__(self, network: Network, dtype=torch.float32):
+        self.network = network
+        self.modules: dict[str, nn.Module] = {}
+        self.dtype = dtype
+        shapes = {INPUT: tuple(network.input)}
+        for index, node in enumerate(network.nodes):
+            kind = REGISTRY[node.kind]
+            if kind.multi_input:
+                x = [Operand(str(i), shapes[i]) for i in node.inputs]
+                shapes[index] = kind.output(bind(kind, node.raw, node.names, x), x)
+                continue
+            x = shapes[node.inputs[0]]
+            arguments = bind(kind, node.raw, {**node.names, "in_channels": x[0]}, x)
+            module = _module(node.kind, arguments, x).to(dtype).eval()
+            self.modules[node.path] = module
+            with torch.no_grad():
+                probe = torch.zeros((1, *x), dtype=dtype)
+                shapes[index] = tuple(module(probe).shape[1:])
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Every array under cnncalc's key (``<path>.<name>``), including batch norms' num_batches_tracked."""
+        state = {}
+        for path, module in self.modules.items():
+            for name, tensor in _weight_owner(module).state_dict().items():
+                state[f"{path}.{name}"] = tensor
+        return state
+
+    def load(self, arrays: dict) -> None:
+        """Copy arrays keyed ``<path>.<name>`` (as cnncalc initialises or loads them) into the modules."""
+        for key, array in arrays.items():
+            path, name = key.rsplit(".", 1)
+            target = getattr(_weight_owner(self.modules[path]), name)
+            with torch.no_grad():
+                target.copy_(torch.from_numpy(np.asarray(array)).to(target.dtype))
+
+    def randomise(self, seed: int) -> None:
+        """PyTorch's own initialisation, plus random batch-norm statistics so that they matter."""
+        torch.manual_seed(seed)
+        for module in self.modules.values():
+            owner = _weight_owner(module)
+            if hasattr(owner, "reset_parameters"):
+                owner.reset_parameters()
+            if isinstance(owner, nn.modules.batchnorm._BatchNorm):
+                with torch.no_grad():
+                    owner.running_mean.normal_(0, 0.1)
+                    owner.running_var.uniform_(0.5, 1.5)
+                    if owner.affine:
+                        owner.weight.uniform_(0.5, 1.5)
+                        owner.bias.normal_(0, 0.1)
+
+    @torch.no_grad()
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Run the graph on a NumPy batch and return the final output as NumPy."""
+        nodes = self.network.nodes
+        outputs = {INPUT: torch.from_numpy(np.ascontiguousarray(x)).to(self.dtype)}
+        for index, node in enumerate(nodes):
+            xs = [outputs[i] for i in node.inputs]
+            if node.kind == "add":
+                y = xs[0]
+                for other in xs[1:]:
+                    y = y + other
+            elif node.kind == "concat":
+                y = torch.cat(xs, dim=1)
+            else:
+                y = self.modules[node.path](xs[0])
+            outputs[index] = y
+        return outputs[len(nodes) - 1].numpy()
+
+
+def parameter_count(model: TorchModel) -> int:
+    """Trainable parameters of the torch model, to check it is the same network."""
+    return sum(prod(p.shape) for module in model.modules.values() for p in module.parameters())
