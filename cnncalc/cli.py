@@ -5,7 +5,6 @@ Exit codes: 0 ok, 1 invalid network, 2 usage error (unknown option, missing file
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from enum import Enum
@@ -30,6 +29,14 @@ class Format(str, Enum):
     csv = "csv"
 
 
+class DataFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+DATA_FORMAT = typer.Option(DataFormat.table, "--format", help="table (for people) or json.")
+
+
 class DType(str, Enum):
     float32 = "float32"
     float16 = "float16"
@@ -49,6 +56,13 @@ OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (atomical
 DEPTH = typer.Option(None, "--depth", min=0, help="Collapse groups deeper than this to one row each (0: top level).")
 SYMBOLIC_BATCH = typer.Option("1", "--batch", help="Batch size: a whole number or a size symbol like N.")
 SET = typer.Option(None, "--set", help="Evaluate a symbolic input (--input 3xHxW) at sizes, e.g. H=227,W=227.")
+
+
+def _dumps(data) -> str:
+    """JSON text; the json module is imported only when JSON is asked for (start-up time)."""
+    import json
+
+    return json.dumps(data, indent=1, default=str)
 
 
 def _fail(error: CnnCalcError) -> None:
@@ -90,7 +104,7 @@ def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth
     from . import render
 
     if output_format is Format.json:  # symbolic sizes and counts are strings (docs/symbolic.md)
-        _emit(json.dumps(render.to_json(report), indent=1, default=str) + "\n", output)
+        _emit(_dumps(render.to_json(report)) + "\n", output)
         return
     if output_format in (Format.markdown, Format.csv):
         from . import tables
@@ -221,7 +235,7 @@ def run(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH,
         save_output: Optional[str] = typer.Option(None, "--save-output", help="Write the final output as .npy."),
         dtype: RunDType = typer.Option(RunDType.float32, "--dtype", help="Element type of the arrays."),
         max_memory: str = typer.Option("4GiB", "--max-memory", help="Refuse a run estimated above this (512MiB, 2GB)."),
-        format: Format = FORMAT) -> None:
+        format: DataFormat = DATA_FORMAT) -> None:
     """Execute the network with NumPy and compare each layer's executed shape with the computed one."""
     from .load import load, parse_input_option
     from .propagate import propagate
@@ -236,8 +250,8 @@ def run(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH,
                                     dtype=dtype.value, max_memory=max_memory, save_to=save_output, on_layer=progress)
     except CnnCalcError as error:
         _fail(error)
-    if format is Format.json:
-        typer.echo(json.dumps(view.run_json(result), indent=1))
+    if format is DataFormat.json:
+        typer.echo(_dumps(view.run_json(result)))
     else:
         from rich.console import Console
 
@@ -250,7 +264,7 @@ def run(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH,
 
 
 @app.command("weights")
-def weights_command(net: str = NET, input: Optional[str] = INPUT, format: Format = FORMAT) -> None:
+def weights_command(net: str = NET, input: Optional[str] = INPUT, format: DataFormat = DATA_FORMAT) -> None:
     """The arrays 'run --weights' expects: keys (PyTorch state_dict names) and shapes."""
     try:
         report = _report(net, input, 1, DType.float32)
@@ -259,8 +273,8 @@ def weights_command(net: str = NET, input: Optional[str] = INPUT, format: Format
     from .backend import view
     from .backend.weights import expected
 
-    if format is Format.json:
-        typer.echo(json.dumps(view.weights_json(report.name, expected(report)), indent=1))
+    if format is DataFormat.json:
+        typer.echo(_dumps(view.weights_json(report.name, expected(report))))
         return
     from rich.console import Console
 
@@ -297,7 +311,7 @@ def schema_command(output: Optional[str] = OUTPUT) -> None:
     """The JSON Schema of the description format, for editors (see docs/ci.md)."""
     from .schema import schema
 
-    _emit(json.dumps(schema(), indent=1) + "\n", output)
+    _emit(_dumps(schema()) + "\n", output)
 
 
 @app.command("list")
