@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import operator
 import warnings
+from functools import lru_cache
 from typing import Any, Callable
 
 MAX_LENGTH = 400
@@ -71,6 +72,16 @@ _CONSTANTS = {"true": True, "false": False, "True": True, "False": False}
 
 def evaluate(text: str, names: dict[str, Any]) -> Any:
     """Evaluate ``text`` with the given variable bindings; raise ExpressionError on anything else."""
+    tree = _parse(text)
+    try:
+        return _Evaluator(names).visit(tree.body)
+    except (OverflowError, RecursionError):
+        raise ExpressionError(f"'{text}' is too large to compute") from None
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.Expression:
+    """Parse once per distinct text: a block used 36 times has the same expressions each time."""
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
     try:
@@ -81,10 +92,7 @@ def evaluate(text: str, names: dict[str, Any]) -> Any:
         raise ExpressionError(f"'{text}' is not a valid expression") from None
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"expression has more than {MAX_NODES} parts")
-    try:
-        return _Evaluator(names).visit(tree.body)
-    except (OverflowError, RecursionError):
-        raise ExpressionError(f"'{text}' is too large to compute") from None
+    return tree
 
 
 def _number(value: Any, node: ast.AST) -> Any:

@@ -6,7 +6,6 @@ class; this module turns a YAML mapping into checked argument values and looks k
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import isfinite, prod
@@ -33,6 +32,8 @@ def format_shape(shape: Shape) -> str:
 
 def suggest(word: str, choices: list[str]) -> str:
     """A ' (did you mean ...?)' hint, or an empty string when nothing is close."""
+    import difflib  # only on the way to an error message
+
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

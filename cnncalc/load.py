@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import CnnCalcError, Location, UsageError
-from .budget import parse_expectations
 from .layers import MAX_SIZE, REGISTRY, suggest
 from .network import INPUT, STRUCTURES, TOP_KEYS, Block, Expander, Network, Scope, _check_keys, _describe, _sequence
 from .source import Mapping, Sequence, parse_yaml, read_file
@@ -22,12 +20,12 @@ MAX_INCLUDES = 16
 MAX_INCLUDED_FILES = 64
 
 
-def _builtin_folder():
-    """The architectures/ folder: package data when installed, the checkout's folder when run from source."""
-    try:
-        return resources.files("cnncalc.architectures")
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "architectures"
+def _builtin_folder() -> Path:
+    """The architectures/ folder: shipped inside the package when installed, the checkout's own when run from
+    source or installed editable (pyproject.toml maps one onto the other)."""
+    here = Path(__file__).resolve().parent
+    shipped = here / "architectures"
+    return shipped if shipped.is_dir() else here.parent / "architectures"
 
 
 def builtin_names() -> list[str]:
@@ -85,7 +83,11 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
     layers = _sequence(document["layers"], document.location_of("layers"), "layers")
     blocks = _included_blocks(document, Path(file).parent if folder is None else folder, [os.path.normpath(file)])
     blocks.update(parse_blocks(document.get("blocks"), document.location_of("blocks"), blocks))
-    expect = parse_expectations(document["expect"], document.location_of("expect")) if "expect" in document else None
+    expect = None
+    if "expect" in document:
+        from .budget import parse_expectations
+
+        expect = parse_expectations(document["expect"], document.location_of("expect"))
     expander = Expander(file, blocks)
     expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
     if not expander.nodes:

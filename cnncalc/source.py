@@ -43,10 +43,24 @@ def _location(file: str, node: yaml.Node) -> Location:
     return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences carry source locations, with bounded nesting."""
+class _Located:
+    """What both loaders share: the file name for locations, and clean errors from PyYAML's constructors."""
 
     file = "<input>"
+
+    def construct_object(self, node, deep=False):
+        # PyYAML's own constructors raise plain ValueErrors on values such as 2020-13-45 or a 5000-digit number.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, TypeError) as error:
+            value = f" {_shorten(node.value)!r}" if isinstance(node, yaml.ScalarNode) else ""
+            reason = "too many digits" if "digits" in str(error) else str(error)
+            raise CnnCalcError(f"cannot read the value{value}: {reason}", _location(self.file, node)) from None
+
+
+class _PyLoader(_Located, yaml.SafeLoader):
+    """PyYAML's pure-Python loader, with bounded nesting: its syntax errors say more than libyaml's."""
+
     depth = 0
 
     def compose_node(self, parent, index):
@@ -60,14 +74,10 @@ class _Loader(yaml.SafeLoader):
         finally:
             self.depth -= 1
 
-    def construct_object(self, node, deep=False):
-        # PyYAML's own constructors raise plain ValueErrors on values such as 2020-13-45 or a 5000-digit number.
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, OverflowError, TypeError) as error:
-            value = f" {_shorten(node.value)!r}" if isinstance(node, yaml.ScalarNode) else ""
-            reason = "too many digits" if "digits" in str(error) else str(error)
-            raise CnnCalcError(f"cannot read the value{value}: {reason}", _location(self.file, node)) from None
+
+# libyaml's parser and composer where PyYAML has them: several times faster, and start-up time is part of the
+# product. The nesting bound is then checked on the composed nodes, before anything recurses over them.
+_Loader = type("_Loader", (_Located, yaml.CSafeLoader), {}) if hasattr(yaml, "CSafeLoader") else _PyLoader
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -100,6 +110,21 @@ def _check_flow_nesting(text: str, file: str) -> None:
         elif character in "]}":
             depth = max(depth - 1, 0)
         previous = character
+
+
+def _check_depth(root: yaml.Node, file: str) -> None:
+    """Refuse a node tree deeper than MAX_NESTING, at the first node past it (walked without recursion)."""
+    stack = [(root, 1)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise CnnCalcError(f"the YAML nests deeper than {MAX_NESTING} levels", _location(file, node))
+        if id(node) in seen or isinstance(node, yaml.ScalarNode):
+            continue
+        seen.add(id(node))
+        children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+        stack.extend((child, depth + 1) for child in reversed(children))
 
 
 def _expanded_size(root: yaml.Node, file: str) -> int:
@@ -162,20 +187,34 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> Sequence:
     return result
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+for _loader_class in {_Loader, _PyLoader}:
+    _loader_class.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+    _loader_class.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 
 
 def parse_yaml(text: str, file: str) -> Any:
-    """Parse YAML text safely; syntax errors become a CnnCalcError at the parser's line and column."""
+    """Parse YAML text safely; syntax errors become a CnnCalcError at the parser's line and column.
+
+    A text libyaml refuses is parsed again by PyYAML's Python parser, whose messages name the offending token.
+    """
+    try:
+        return _parse(text, file, _Loader)
+    except CnnCalcError:
+        if _Loader is _PyLoader:
+            raise
+        return _parse(text, file, _PyLoader)
+
+
+def _parse(text: str, file: str, loader_class: type) -> Any:
     _check_flow_nesting(text, file)
     loader = None
     try:
-        loader = _Loader(text)  # the reader already refuses control characters here
+        loader = loader_class(text)  # the reader already refuses control characters here
         loader.file = file
         node = loader.get_single_node()
         if node is None:
             return None
+        _check_depth(node, file)
         _expanded_size(node, file)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
