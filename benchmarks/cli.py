@@ -20,14 +20,16 @@ import time
 from pathlib import Path
 
 
-def whole_process(command: list[str], runs: int) -> float:
-    """Median wall time of running ``command`` to completion."""
-    times = []
+def whole_process(commands: list[list[str]], runs: int) -> list[float]:
+    """Median wall time of running each command to completion; the commands take turns, so that a change in the
+    machine's load falls on all of them alike."""
+    times: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "120"})
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for command, samples in zip(commands, times):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "120"})
+            samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 def chain(layers: int) -> str:
@@ -63,8 +65,8 @@ def main() -> int:
 
     script = shutil.which("cnncalc", path=str(Path(sys.executable).parent)) or shutil.which("cnncalc")
     command = [script] if script else [sys.executable, "-m", "cnncalc"]
-    floor = whole_process([sys.executable, "-c", "import typer, rich, yaml"], options.runs)
-    ours = whole_process([*command, "params", "resnet152"], options.runs)
+    floor, ours = whole_process([[sys.executable, "-c", "import typer, rich, yaml"], [*command, "params", "resnet152"]],
+                                options.runs)
     startup_ratio = ours / floor
     print(f"floor  python -c 'import typer, rich, yaml'   {floor * 1000:7.1f} ms (median of {options.runs})")
     print(f"ours   cnncalc params resnet152                {ours * 1000:7.1f} ms")

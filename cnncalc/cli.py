@@ -91,14 +91,24 @@ def _emit(text: str, output: Optional[str]) -> None:
         _fail(error)
 
 
+def _propagate(network, batch: str, dtype: DType, binding: Optional[str]):
+    """(report, conditions); the symbolic machinery is imported only for symbolic sizes (start-up time)."""
+    if batch.isdigit() and binding is None and all(isinstance(size, int) for size in network.input):
+        from .propagate import propagate
+
+        if int(batch) >= 1:
+            return propagate(network, int(batch), dtype.value), []
+    from .validity import parse_batch, parse_binding, propagate_any
+
+    return propagate_any(network, parse_batch(batch), dtype.value, parse_binding(binding) if binding else None)
+
+
 def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth, output=None, binding=None) -> None:
     from .load import load, parse_input_option
-    from .validity import parse_batch, parse_binding, propagate_any
 
     try:
         network = load(net, parse_input_option(input_shape) if input_shape else None)
-        report, conditions = propagate_any(network, parse_batch(batch), dtype.value,
-                                           parse_binding(binding) if binding else None)
+        report, conditions = _propagate(network, batch, dtype, binding)
     except CnnCalcError as error:
         _fail(error)
     from . import render
@@ -112,12 +122,16 @@ def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth
         text = (tables.markdown if output_format is Format.markdown else tables.csv_text)(report, figure, depth)
         _emit(text, output)
         return
-    from .validity import conditions_text, summary_text
-
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    text = render.table(report, figure, depth, color) + "\n" + summary_text(report) + "\n"
-    if conditions_text(conditions):
-        text += "\nholds only when (see 'cnncalc sizes'):\n" + "\n".join(conditions_text(conditions)) + "\n"
+    text = render.table(report, figure, depth, color) + "\n"
+    if conditions or not isinstance(report.totals.macs, int):
+        from .validity import conditions_text, summary_text
+
+        text += summary_text(report) + "\n"
+        if conditions_text(conditions):
+            text += "\nholds only when (see 'cnncalc sizes'):\n" + "\n".join(conditions_text(conditions)) + "\n"
+    else:
+        text += render.summary(report) + "\n"
     _emit(text, output)
 
 

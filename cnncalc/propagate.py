@@ -68,6 +68,7 @@ def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Repor
         return network.input if index == INPUT else shapes[index]
 
     collector = active_collector()  # set while propagating symbolic sizes: conditions are recorded per layer
+    memo: dict = {}  # see _memo_key; a layer that is not memoised has the key None, never stored
     for node in network.nodes:
         if collector is not None:
             collector.at(node.path, node.location)
@@ -78,14 +79,20 @@ def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Repor
         else:
             x = shape_of(node.inputs[0])
             names = {**node.names, "in_channels": x[0]}
+        key = _memo_key(node, names, x) if collector is None else None
         try:
-            arguments = bind(kind, node.raw, names, x)
-            y = kind.output(arguments, x)
-            weights = tuple(kind.weights(arguments, x))
-            macs = kind.macs(arguments, x, y)
-            flops = kind.flops(arguments, x, y)
-            if any(size > MAX_SIZE for size in y if isinstance(size, int)):  # a symbolic size has no limit
-                raise CnnCalcError(f"output size {format_shape(y)} is above the limit of {MAX_SIZE:,} per dimension")
+            if key in memo:
+                y, weights, macs, flops = memo[key]
+            else:
+                arguments = bind(kind, node.raw, names, x)
+                y = kind.output(arguments, x)
+                weights = tuple(kind.weights(arguments, x))
+                macs = kind.macs(arguments, x, y)
+                flops = kind.flops(arguments, x, y)
+                if any(size > MAX_SIZE for size in y if isinstance(size, int)):  # a symbolic size has no limit
+                    raise CnnCalcError(f"output size {format_shape(y)} is above the limit of {MAX_SIZE:,} per dimension")
+                if key is not None:
+                    memo[key] = y, weights, macs, flops
         except CnnCalcError as error:
             if error.location is None and not kind.multi_input and format_shape(x) not in error.message:
                 error.message += f" (input {format_shape(x)})"
@@ -110,6 +117,19 @@ def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Repor
         ))
     return Report(network.name, network.file, (batch, *network.input), results[-1].output, dtype,
                   tuple(results), network.groups, _totals(results, batch * prod(network.input), DTYPE_BYTES[dtype]))
+
+
+def _memo_key(node, names: dict, x) -> tuple | None:
+    """Layers written once and used many times (a block in a repeat) with the same arguments and input compute
+    the same: propagate them once. Only for concrete single-input layers whose names can be hashed."""
+    if not isinstance(x, tuple):
+        return None
+    try:
+        key = node.kind, id(node.raw), tuple(sorted(names.items())), x
+        hash(key)
+        return key
+    except TypeError:
+        return None
 
 
 def _totals(layers: list[LayerResult], input_elements: int, width: int) -> Totals:
