@@ -11,7 +11,7 @@ from math import prod
 from .errors import CnnCalcError
 from .layers import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
 from .network import INPUT, Group, Network
-from .symbolic import active_collector
+from .conditions import active_collector
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 

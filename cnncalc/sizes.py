@@ -7,7 +7,8 @@ location; the propagator adds the layer and the place in the file.
 
 from __future__ import annotations
 
-from .symbolic import exact_gcd, note, require
+from .conditions import note, require
+from .symbolic import exact_gcd
 
 
 def ceil_div(a: int, b: int) -> int:

@@ -12,31 +12,21 @@ plain ``int`` whenever the result is a constant, so code written for ints (``siz
 So a chain of convolutions and poolings folds to ``c * floor((x + a) / d) + b`` and ResNet-152's final size to
 ``ceil(H/32)``. Nothing is ever rounded: what does not simplify stays as an exact nested expression.
 
-Size symbols stand for whole numbers >= 1. A comparison is decided exactly when it holds for every size or for
-none (``True`` / ``False``); otherwise it is a ``Condition``, which ``require`` records in the active
-``Collector`` (the propagator tells the collector which layer it is in). Using an undecided Condition as a plain
-bool raises ``UndecidedError`` instead of guessing.
+Size symbols stand for whole numbers >= 1. Comparing expressions gives True or False when that holds for every
+size or for none, else a ``Condition`` (``conditions.py``).
 """
 
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from fractions import Fraction
-from math import gcd, lcm
-from typing import Callable, Iterator, Union
+from math import gcd
+from typing import Union
 
-from .errors import CnnCalcError, Location
+from .errors import CnnCalcError
 
-PERIOD_LIMIT = 4096
 SYMBOL_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-RESERVED = ("floor", "ceil", "k", "true", "false", "True", "False")  # longest period a comparison is decided by evaluating one period
-
-
-class UndecidedError(CnnCalcError):
-    """A size rule that holds for some input sizes only, met where no collector can record it."""
+RESERVED = ("floor", "ceil", "k", "true", "false", "True", "False")
 
 
 class Var:
@@ -182,6 +172,8 @@ class Sym:
     def _compare(self, other, relation: str):
         if isinstance(other, (Fraction, float)) or not (_is_int(other) or isinstance(other, Sym)):
             return NotImplemented
+        from .conditions import Condition  # conditions builds on this module
+
         return Condition.of(self, relation, other)
 
     def __ge__(self, other):
@@ -201,17 +193,23 @@ class Sym:
             return True
         if not (_is_int(other) or isinstance(other, Sym)):
             return False
+        from .conditions import Condition
+
         return Condition.of(self, "==", other)
 
     def __ne__(self, other):
         if not (_is_int(other) or isinstance(other, Sym)):
             return True
+        from .conditions import Condition
+
         return Condition.of(self, "!=", other)
 
     def __hash__(self) -> int:
         return hash(self.key)
 
     def __bool__(self) -> bool:
+        from .conditions import Condition
+
         return bool(Condition.of(self, "!=", 0))
 
     # -- use ----------------------------------------------------------------------------------------------------
@@ -410,209 +408,3 @@ def _factor(p: Sym) -> tuple[int, list[Sym]] | None:
     if terms != {(): 1} or coeff.denominator != 1:
         return None
     return int(coeff), sorted((f for f in factors if not _is_int(f)), key=lambda f: (len(f.terms) > 1, f.key))
-
-
-# -- deciding comparisons ----------------------------------------------------------------------------------
-def period(p: Value) -> tuple[int, int] | None:
-    """``(T, delta)`` with ``p(x + T) = p(x) + delta`` for a one-symbol expression without products, else None."""
-    if isinstance(p, int):
-        return 1, 0
-    parts = []
-    for monomial, c in p.terms:
-        if not monomial:
-            continue
-        if len(monomial) > 1:
-            return None
-        atom = monomial[0]
-        if isinstance(atom, Var):
-            parts.append((1, c))
-            continue
-        inner = period(atom.num)
-        if inner is None:
-            return None
-        t, delta = inner
-        steps = atom.den // gcd(delta, atom.den)
-        parts.append((t * steps, c * delta * steps // atom.den))
-    total_period = lcm(1, *(t for t, _ in parts))
-    return total_period, sum(delta * (total_period // t) for t, delta in parts)
-
-
-def _lower_bound(p: Value) -> int | None:
-    """A lower bound over all sizes >= 1 when every coefficient is positive, else None."""
-    if isinstance(p, int):
-        return p
-    bound = 0
-    for monomial, c in p.terms:
-        if not monomial:
-            bound += c
-            continue
-        if c < 0:
-            return None
-        product = c
-        for atom in monomial:
-            low = 1 if isinstance(atom, Var) else _lower_bound(atom.num)
-            if low is None or low < 0:
-                return None
-            product *= low if isinstance(atom, Var) else low // atom.den
-        bound += product
-    return bound
-
-
-_DECIDED: dict = {}
-
-
-def decide(f: Value, kind: str) -> bool | None:
-    """Whether ``f >= 0`` (kind 'ge') or ``f == 0`` (kind 'eq') holds for every size (True), none (False), or
-    only some (None)."""
-    if isinstance(f, int):
-        return f >= 0 if kind == "ge" else f == 0
-    key = (f.key, kind)
-    if key in _DECIDED:
-        return _DECIDED[key]
-    result = None
-    shape = period(f) if len(f.symbols) == 1 else None
-    if shape is not None and shape[0] <= PERIOD_LIMIT:
-        t, delta = shape
-        name = next(iter(f.symbols))
-        values = [f.evaluate({name: x}) for x in range(1, t + 1)]
-        if kind == "ge":
-            if delta >= 0 and min(values) >= 0:
-                result = True
-            elif delta <= 0 and max(values) < 0:
-                result = False
-        elif delta == 0:
-            result = True if all(v == 0 for v in values) else False if all(v != 0 for v in values) else None
-        elif not any((-v) % delta == 0 and -v // delta >= 0 for v in values):
-            result = False
-    if result is None:
-        low = _lower_bound(f)
-        if low is not None and (low >= 0 if kind == "ge" else low > 0):
-            result = kind == "ge"
-    _DECIDED[key] = result
-    return result
-
-
-_NORMAL = {">=": (1, 0, "ge"), ">": (1, -1, "ge"), "<=": (-1, 0, "ge"), "<": (-1, -1, "ge"),
-           "==": (1, 0, "eq"), "!=": (1, 0, "ne")}
-_SHOWN = {"==": "=", "!=": "!="}
-
-
-@dataclass(frozen=True, eq=False)
-class Condition:
-    """A comparison of sizes that holds for some input sizes only: ``left relation right``."""
-
-    left: Value
-    relation: str
-    right: Value
-
-    @staticmethod
-    def of(left: Value, relation: str, right: Value):
-        """True or False when decided for every size, else the Condition."""
-        sign, shift, kind = _NORMAL[relation]
-        decided = decide(sign * (left - right) + shift, "eq" if kind == "ne" else kind)
-        if decided is not None:
-            return decided if kind != "ne" else not decided
-        return Condition(left, relation, right)
-
-    def normal(self) -> tuple[Value, str]:
-        """``(f, kind)``: the condition is ``f >= 0`` (ge), ``f == 0`` (eq) or ``f != 0`` (ne)."""
-        sign, shift, kind = _NORMAL[self.relation]
-        return sign * (self.left - self.right) + shift, kind
-
-    @property
-    def symbols(self) -> frozenset:
-        f, _ = self.normal()
-        return f.symbols if isinstance(f, Sym) else frozenset()
-
-    def evaluate(self, binding: dict) -> bool:
-        f, kind = self.normal()
-        value = evaluate(f, binding)
-        return value >= 0 if kind == "ge" else value == 0 if kind == "eq" else value != 0
-
-    def __str__(self) -> str:
-        left, right = self.left, self.right
-        if isinstance(left, Sym) and _is_int(right):  # move the constant across: floor(H/2) >= 3, not ... - 2 >= 1
-            constant = dict(left.terms).get((), 0)
-            left, right = left - constant, right - constant
-        return f"{left} {_SHOWN.get(self.relation, self.relation)} {right}"
-
-    def __bool__(self) -> bool:
-        raise UndecidedError(
-            f"cannot tell whether {self} for every input size: this rule is not supported with symbolic sizes "
-            "(give whole numbers, e.g. --input 3x224x224)")
-
-
-# -- recording conditions ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Recorded:
-    """A condition met while propagating, with the rule it comes from and the layer it stands in.
-
-    rule: 'size' (every output >= 1, the window fits), 'merge' (add/concat operands agree) or 'exact' (no input
-    pixels dropped; advisory, never required).
-    """
-
-    condition: Condition
-    message: str
-    rule: str
-    layer: str | None
-    location: Location | None
-
-
-class Collector:
-    """Where ``require`` and ``note`` record conditions during one symbolic propagation."""
-
-    def __init__(self):
-        self.items: list[Recorded] = []
-        self.layer: str | None = None
-        self.location: Location | None = None
-
-    def at(self, layer: str, location: Location | None) -> None:
-        """The propagator says which layer the next conditions belong to."""
-        self.layer, self.location = layer, location
-
-    def record(self, condition: Condition, message: str, rule: str) -> None:
-        self.items.append(Recorded(condition, message, rule, self.layer, self.location))
-
-
-_ACTIVE: ContextVar[Collector | None] = ContextVar("cnncalc_conditions", default=None)
-
-
-@contextmanager
-def collecting() -> Iterator[Collector]:
-    """Record the conditions of everything propagated inside the block."""
-    collector = Collector()
-    token = _ACTIVE.set(collector)
-    try:
-        yield collector
-    finally:
-        _ACTIVE.reset(token)
-
-
-def active_collector() -> Collector | None:
-    """The collector of the enclosing ``collecting()`` block, or None."""
-    return _ACTIVE.get()
-
-
-def require(condition, message: str | Callable[[], str], rule: str = "size", argument: str | None = None) -> None:
-    """A size rule: True passes, False raises CnnCalcError(message), a Condition is recorded (or raises
-    UndecidedError when nothing collects). ``argument`` names the layer argument an error is about."""
-    if condition is True:
-        return
-    text = message() if callable(message) else message
-    if condition is False:
-        raise CnnCalcError(text, argument=argument)
-    collector = _ACTIVE.get()
-    if collector is None:
-        bool(condition)  # raises UndecidedError
-    collector.record(condition, text, rule)
-
-
-def note(remainder: Callable[[], Value], message: Callable[[], str]) -> None:
-    """Advisory: record ``remainder() == 0`` as an 'exact' condition while collecting; no cost otherwise."""
-    collector = _ACTIVE.get()
-    if collector is None:
-        return
-    value = remainder()
-    if _is_int(value) and value == 0:
-        return
-    collector.record(Condition(value, "==", 0), message(), "exact")

@@ -1,7 +1,7 @@
 """Which input sizes a network accepts: symbolic propagation, its conditions, and their exact solution.
 
 Each recorded condition compares one-symbol expressions whose value grows by a fixed step over a period
-(``f(x + T) = f(x) + delta``, see ``symbolic.period``). On each residue class ``x = r + k*L`` (L the lcm of the
+(``f(x + T) = f(x) + delta``, see ``conditions.period``). On each residue class ``x = r + k*L`` (L the lcm of the
 periods) a condition is therefore linear in k, and the sizes it allows are an interval of k: solving it is
 integer arithmetic, with no search and no rounding. docs/symbolic.md explains every line ``sizes`` prints.
 """
@@ -15,7 +15,8 @@ from .errors import CnnCalcError, UsageError
 from .layers import Weight
 from .network import Network
 from .propagate import Report, Totals, propagate
-from .symbolic import Recorded, Sym, collecting, evaluate, is_symbol_name, is_symbolic, period, symbol
+from .conditions import Recorded, collecting, period
+from .symbolic import Sym, evaluate, is_symbol_name, is_symbolic, symbol
 from .units import grouped
 
 MODULUS_LIMIT = 1 << 16

@@ -12,7 +12,8 @@ from cnncalc import sizes
 from cnncalc.errors import CnnCalcError
 from cnncalc.load import load, parse_input_option, parse_network
 from cnncalc.propagate import propagate
-from cnncalc.symbolic import Condition, UndecidedError, collecting, evaluate, exact_gcd, require, symbol
+from cnncalc.conditions import Condition, UndecidedError, collecting, require
+from cnncalc.symbolic import evaluate, exact_gcd, symbol
 from cnncalc.validity import analyse, at_resolutions, evaluate_report, propagate_symbolic
 
 H, W = symbol("H"), symbol("W")
