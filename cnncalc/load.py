@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .bulk import collector_paused
 from .errors import CnnCalcError, Location, UsageError
 from .layers import MAX_SIZE, REGISTRY, suggest
 from .network import INPUT, STRUCTURES, TOP_KEYS, Block, Expander, Network, Scope, _check_keys, _describe, _sequence
@@ -89,7 +90,8 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
 
         expect = parse_expectations(document["expect"], document.location_of("expect"))
     expander = Expander(file, blocks)
-    expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
+    with collector_paused():
+        expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
     if not expander.nodes:
         raise CnnCalcError("the network has no layers", document.location_of("layers"))
     return Network(name, description, file, tuple(shape), document.location_of("input"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from .bulk import collector_paused
 from .errors import CnnCalcError
 from .layers import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
 from .network import INPUT, Group, Network
@@ -61,6 +62,11 @@ class Report:
 
 def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
     """Compute every layer's output shape, weights and counts; the first broken rule raises CnnCalcError."""
+    with collector_paused():
+        return _propagate(network, batch, dtype)
+
+
+def _propagate(network: Network, batch: int, dtype: str) -> Report:
     shapes: list[tuple] = []
     results: list[LayerResult] = []
 
