@@ -3,8 +3,8 @@
 Exit codes: 0 ok, 1 invalid network, 2 usage error (unknown option, missing file), 3 internal error.
 """
 
-from __future__ import annotations
-
+# No 'from __future__ import annotations' here: typer would evaluate every annotation string of every command at
+# each start, a few milliseconds of start-up.
 import os
 import sys
 from enum import Enum
