@@ -1,20 +1,16 @@
-"""Comparisons of symbolic sizes, and the conditions propagation records.
+"""Comparisons of symbolic sizes.
 
 A comparison of size expressions is decided exactly when it holds for every size or for none (``True`` /
-``False``); otherwise it is a ``Condition``, which ``require`` records in the active ``Collector`` (the propagator
-tells the collector which layer it is in). Using an undecided Condition as a plain bool raises
-``UndecidedError`` instead of guessing.
+``False``); otherwise it is a ``Condition``, which the size rules hand to ``recording.require``. Using an
+undecided Condition as a plain bool raises ``UndecidedError`` instead of guessing.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from math import gcd, lcm
-from typing import Callable, Iterator
 
-from .errors import CnnCalcError, Location
+from .errors import CnnCalcError
 from .symbolic import Sym, Value, Var, _is_int, evaluate
 
 PERIOD_LIMIT = 4096  # longest period a comparison is decided by evaluating one period
@@ -152,79 +148,3 @@ class Condition:
         raise UndecidedError(
             f"cannot tell whether {self} for every input size: this rule is not supported with symbolic sizes "
             "(give whole numbers, e.g. --input 3x224x224)")
-
-
-# -- recording conditions ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Recorded:
-    """A condition met while propagating, with the rule it comes from and the layer it stands in.
-
-    rule: 'size' (every output >= 1, the window fits), 'merge' (add/concat operands agree) or 'exact' (no input
-    pixels dropped; advisory, never required).
-    """
-
-    condition: Condition
-    message: str
-    rule: str
-    layer: str | None
-    location: Location | None
-
-
-class Collector:
-    """Where ``require`` and ``note`` record conditions during one symbolic propagation."""
-
-    def __init__(self):
-        self.items: list[Recorded] = []
-        self.layer: str | None = None
-        self.location: Location | None = None
-
-    def at(self, layer: str, location: Location | None) -> None:
-        """The propagator says which layer the next conditions belong to."""
-        self.layer, self.location = layer, location
-
-    def record(self, condition: Condition, message: str, rule: str) -> None:
-        self.items.append(Recorded(condition, message, rule, self.layer, self.location))
-
-
-_ACTIVE: ContextVar[Collector | None] = ContextVar("cnncalc_conditions", default=None)
-
-
-@contextmanager
-def collecting() -> Iterator[Collector]:
-    """Record the conditions of everything propagated inside the block."""
-    collector = Collector()
-    token = _ACTIVE.set(collector)
-    try:
-        yield collector
-    finally:
-        _ACTIVE.reset(token)
-
-
-def active_collector() -> Collector | None:
-    """The collector of the enclosing ``collecting()`` block, or None."""
-    return _ACTIVE.get()
-
-
-def require(condition, message: str | Callable[[], str], rule: str = "size", argument: str | None = None) -> None:
-    """A size rule: True passes, False raises CnnCalcError(message), a Condition is recorded (or raises
-    UndecidedError when nothing collects). ``argument`` names the layer argument an error is about."""
-    if condition is True:
-        return
-    text = message() if callable(message) else message
-    if condition is False:
-        raise CnnCalcError(text, argument=argument)
-    collector = _ACTIVE.get()
-    if collector is None:
-        bool(condition)  # raises UndecidedError
-    collector.record(condition, text, rule)
-
-
-def note(remainder: Callable[[], Value], message: Callable[[], str]) -> None:
-    """Advisory: record ``remainder() == 0`` as an 'exact' condition while collecting; no cost otherwise."""
-    collector = _ACTIVE.get()
-    if collector is None:
-        return
-    value = remainder()
-    if _is_int(value) and value == 0:
-        return
-    collector.record(Condition(value, "==", 0), message(), "exact")

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from . import sizes
 from .errors import CnnCalcError
 from .layers import Arg, LayerKind, Operand, Shape, Weight, format_shape, register
-from .conditions import require
+from .recording import require
 
 RANK_NAMES = "[C, L], [C, H, W] or [C, D, H, W]"
 

@@ -6,11 +6,9 @@ class; this module turns a YAML mapping into checked argument values and looks k
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from fractions import Fraction
 from math import isfinite, prod
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from .errors import CnnCalcError, Location
 from .expr import ExpressionError, evaluate
@@ -50,8 +48,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """One argument of a layer kind: its name, type, default and a one-line description."""
 
     name: str
@@ -139,7 +136,10 @@ class Arg:
                 pairs.append((size, size))
         return tuple(pairs)
 
-    def _convert_scale(self, value: Any, rank: int, names: dict[str, Any]) -> tuple[Fraction, ...]:
+    def _convert_scale(self, value: Any, rank: int, names: dict[str, Any]) -> tuple:
+        """Scales as exact fractions (1.5 is 3/2), so that floor(in * scale) is exact."""
+        from fractions import Fraction  # only networks with upsampling need it: start-up time
+
         scales = []
         for item in self._per_dim(value, rank, names):
             item = self._expression(item, names)
@@ -149,8 +149,7 @@ class Arg:
         return tuple(scales)
 
 
-@dataclass(frozen=True)
-class Weight:
+class Weight(NamedTuple):
     """One named array a layer owns: trainable parameters or buffers (batch-norm running statistics)."""
 
     name: str
@@ -162,8 +161,7 @@ class Weight:
         return prod(self.shape)
 
 
-@dataclass(frozen=True)
-class Operand:
+class Operand(NamedTuple):
     """An input of a multi-input layer: the path of the layer that produced it, and its shape."""
 
     path: str

@@ -8,8 +8,7 @@ the propagator checks them when it meets the layer's input, so that ``groups: in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import CnnCalcError, Location
 from .expr import ExpressionError, evaluate
@@ -33,8 +32,7 @@ BRANCHES_KEYS = ("branches", "name", "when")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One layer to compute: its kind, its arguments as written, and which outputs it reads."""
 
     path: str
@@ -46,8 +44,7 @@ class Node:
     uses: tuple = ()  # (block name, use site) of the blocks this layer lies in, innermost first
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """A named structure around consecutive nodes: a block instance, a repeat, a residual, a branch set."""
 
     path: str
@@ -55,8 +52,7 @@ class Group:
     location: Location
 
 
-@dataclass(frozen=True)
-class Network:
+class Network(NamedTuple):
     """A description expanded into nodes in execution order."""
 
     name: str
@@ -69,8 +65,7 @@ class Network:
     expect: Any = None  # budget.Expectations from the description's 'expect:', if any
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """A reusable block: its parameters (name -> default, None when required) and its layers."""
 
     name: str
@@ -79,15 +74,17 @@ class Block:
     location: Location
 
 
-@dataclass
 class Scope:
     """Where names are given and looked up: a path prefix, the names used in it, the counters of auto names."""
 
-    path: str
-    entry: int
-    parent: "Scope | None" = None
-    used: set = field(default_factory=set)
-    counters: dict = field(default_factory=dict)
+    __slots__ = ("path", "entry", "parent", "used", "counters")
+
+    def __init__(self, path: str, entry: int, parent: "Scope | None" = None):
+        self.path = path
+        self.entry = entry  # the producer of the scope's input
+        self.parent = parent
+        self.used: set[str] = set()
+        self.counters: dict[str, int] = {}
 
     def child_path(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name

@@ -5,20 +5,19 @@ Returns plain frozen data; rendering is elsewhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from math import prod
 
 from .bulk import collector_paused
 from .errors import CnnCalcError
 from .layers import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
 from .network import INPUT, Group, Network
-from .conditions import active_collector
+from .recording import active_collector
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
 
-@dataclass(frozen=True)
-class LayerResult:
+class LayerResult(NamedTuple):
     """What one layer produces and costs. Shapes include the batch; counts are for the whole batch."""
 
     path: str
@@ -34,8 +33,7 @@ class LayerResult:
     line: int
 
 
-@dataclass(frozen=True)
-class Totals:
+class Totals(NamedTuple):
     params: int
     buffers: int
     macs: int
@@ -46,8 +44,7 @@ class Totals:
     input_bytes: int
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """The result of propagating a network at one input size, batch and dtype."""
 
     name: str

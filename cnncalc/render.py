@@ -5,7 +5,7 @@ Nothing here computes shapes or counts; it only arranges what the propagator ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .layers import format_shape
 from .propagate import Report
@@ -27,9 +27,9 @@ CONVENTION = (
 )
 
 
-@dataclass(frozen=True)
-class Row:
-    """One line of a table: a layer, or a group with the subtotals of the layers in it."""
+class Row(NamedTuple):
+    """One line of a table: a layer, or a group with the subtotals of the layers in it (a NamedTuple: a table
+    makes hundreds, and they are cheap to create)."""
 
     path: str
     name: str
@@ -50,11 +50,20 @@ def _depth(path: str) -> int:
 def rows(report: Report, max_depth: int | None = None) -> list[Row]:
     """Layers in order, each preceded by a header row for every group it opens; groups at ``max_depth`` collapse."""
     group_kinds = {group.path: group.kind for group in report.groups}
-    members: dict[str, list] = {}
+    members: dict[str, list] = {}  # group path -> [params, buffers, macs, flops, output of its last layer]
     for layer in report.layers:
-        parts = layer.path.split(".")
-        for end in range(1, len(parts)):
-            members.setdefault(".".join(parts[:end]), []).append(layer)
+        prefix = layer.path
+        while "." in prefix:
+            prefix = prefix.rpartition(".")[0]
+            totals = members.get(prefix)
+            if totals is None:
+                members[prefix] = [layer.params, layer.buffers, layer.macs, layer.flops, layer.output]
+            else:
+                totals[0] += layer.params
+                totals[1] += layer.buffers
+                totals[2] += layer.macs
+                totals[3] += layer.flops
+                totals[4] = layer.output
 
     result: list[Row] = []
     opened: set[str] = set()
@@ -69,10 +78,9 @@ def rows(report: Report, max_depth: int | None = None) -> list[Row]:
                     break
                 continue
             opened.add(prefix)
-            inside = members[prefix]
-            result.append(Row(prefix, parts[end - 1], end - 1, group_kinds.get(prefix, "group"), inside[-1].output,
-                              sum(m.params for m in inside), sum(m.buffers for m in inside),
-                              sum(m.macs for m in inside), sum(m.flops for m in inside), True))
+            params, buffers, macs, flops, output = members[prefix]
+            result.append(Row(prefix, parts[end - 1], end - 1, group_kinds.get(prefix, "group"), output,
+                              params, buffers, macs, flops, True))
             if max_depth is not None and end - 1 >= max_depth:
                 collapsed = True
                 break

@@ -7,7 +7,7 @@ location; the propagator adds the layer and the place in the file.
 
 from __future__ import annotations
 
-from .conditions import note, require
+from .recording import note, require
 from .symbolic import exact_gcd
 
 

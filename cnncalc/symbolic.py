@@ -19,7 +19,6 @@ size or for none, else a ``Condition`` (``conditions.py``).
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from math import gcd
 from typing import Union
 
@@ -170,7 +169,7 @@ class Sym:
 
     # -- comparisons --------------------------------------------------------------------------------------------
     def _compare(self, other, relation: str):
-        if isinstance(other, (Fraction, float)) or not (_is_int(other) or isinstance(other, Sym)):
+        if not (_is_int(other) or isinstance(other, Sym)):  # floats and fractions are not sizes
             return NotImplemented
         from .conditions import Condition  # conditions builds on this module
 
@@ -382,6 +381,8 @@ def _content(terms: dict) -> int:
 
 def _factor(p: Sym) -> tuple[int, list[Sym]] | None:
     """Write ``p`` as ``coeff * F1 * F2 ...`` with one factor per symbol (areas like H*W), or None."""
+    from fractions import Fraction  # printing only: kept off the start-up path
+
     if any(len(atom.symbols) > 1 for monomial, _ in p.terms for atom in monomial):
         return None
     terms = dict(p.terms)

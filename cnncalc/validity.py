@@ -8,14 +8,15 @@ integer arithmetic, with no search and no rounding. docs/symbolic.md explains ev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from math import lcm
 
 from .errors import CnnCalcError, UsageError
 from .layers import Weight
 from .network import Network
 from .propagate import Report, Totals, propagate
-from .conditions import Recorded, collecting, period
+from .conditions import period
+from .recording import Recorded, collecting
 from .symbolic import Sym, evaluate, is_symbol_name, is_symbolic, symbol
 from .units import grouped
 
@@ -87,19 +88,19 @@ def evaluate_report(network: Network, batch, report: Report, conditions: list[Re
                          + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"))
     for item in conditions:
         if item.rule != "exact" and not item.condition.evaluate(binding):
-            concrete = replace(network, input=evaluate(network.input, binding))
+            concrete = network._replace(input=evaluate(network.input, binding))
             propagate(concrete, evaluate(batch, binding), report.dtype)  # raises the located error
             raise CnnCalcError(item.message, item.location, item.layer)  # not reached: the rules agree
 
     def at(value):
         return evaluate(value, binding)
 
-    layers = tuple(replace(layer, output=at(layer.output), params=at(layer.params), buffers=at(layer.buffers),
+    layers = tuple(layer._replace(output=at(layer.output), params=at(layer.params), buffers=at(layer.buffers),
                            macs=at(layer.macs), flops=at(layer.flops), activations=at(layer.activations),
                            weights=tuple(Weight(w.name, at(w.shape), w.trainable) for w in layer.weights))
                    for layer in report.layers)
-    totals = Totals(**{name: at(value) for name, value in vars(report.totals).items()})
-    return replace(report, input=at(report.input), output=at(report.output), layers=layers, totals=totals)
+    totals = Totals(**{name: at(value) for name, value in report.totals._asdict().items()})
+    return report._replace(input=at(report.input), output=at(report.output), layers=layers, totals=totals)
 
 
 def at_resolutions(network: Network, resolutions: list[int], batch=1, dtype: str = "float32") -> list[Report]:
@@ -109,7 +110,7 @@ def at_resolutions(network: Network, resolutions: list[int], batch=1, dtype: str
     reports = []
     for size in resolutions:
         shape = (network.input[0], *(size,) * (len(network.input) - 1))
-        reports.append(propagate(replace(network, input=shape), batch, dtype))
+        reports.append(propagate(network._replace(input=shape), batch, dtype))
     return reports
 
 
@@ -329,7 +330,7 @@ def symbolic_input(network: Network) -> Network:
     if rank not in SPATIAL_NAMES:
         raise UsageError(f"sizes needs an input with spatial sizes, this network's input is "
                          f"{'x'.join(map(str, network.input))}")
-    return replace(network, input=(network.input[0], *map(symbol, SPATIAL_NAMES[rank])))
+    return network._replace(input=(network.input[0], *map(symbol, SPATIAL_NAMES[rank])))
 
 
 def analyse(network: Network) -> tuple[Network, list[Dimension]]:
