@@ -94,13 +94,7 @@ def make_input(report: Report, seed: int, dtype: str, path: str | None = None) -
     if path is None:
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
         return rng.standard_normal(report.input, dtype=np.float32).astype(dtype, copy=False)
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"no such input data file: {path}")
-    try:
-        data = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise CnnCalcError(f"cannot read input data {path}: {error}") from None
+    data = weight_files.read_numpy_file(path, "input data file")
     if not isinstance(data, np.ndarray):
         raise CnnCalcError(f"input data {path} is an .npz archive; it must be one array saved as .npy")
     if data.shape != tuple(report.input):

@@ -81,17 +81,25 @@ def _scaled(array, scale: float, shift: float = 0.0):
     return array
 
 
-def load(path: str, report: Report, dtype: str = "float32") -> dict:
-    """Read an .npz file and check it holds exactly the expected arrays with the expected shapes."""
+def read_numpy_file(path: str, what: str):
+    """``np.load`` of a file the user names (no pickles): a missing file is a usage error, an unreadable one
+    an error naming it."""
     import numpy as np
 
     file = Path(path)
     if not file.is_file():
-        raise UsageError(f"no such weights file: {path}")
+        raise UsageError(f"no such {what}: {path}")
     try:
-        archive = np.load(file, allow_pickle=False)
+        return np.load(file, allow_pickle=False)
     except (OSError, ValueError) as error:
-        raise CnnCalcError(f"cannot read weights file {path}: {error}") from None
+        raise CnnCalcError(f"cannot read {what} {path}: {error}") from None
+
+
+def load(path: str, report: Report, dtype: str = "float32") -> dict:
+    """Read an .npz file and check it holds exactly the expected arrays with the expected shapes."""
+    import numpy as np
+
+    archive = read_numpy_file(path, "weights file")
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise CnnCalcError(f"weights file {path} holds a single array; it must be an .npz archive of named arrays")
     wanted = {weight.key: weight for weight in expected(report)}
