@@ -1,30 +1,38 @@
-"""Writing ``--output`` files atomically: readers see the old file or the whole new one, never a part."""
+"""Writing output files atomically (``--output``, ``--save-output``): readers see the old file or the whole new
+one, never a part."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 from .errors import UsageError
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, flush it to disk, then rename it over ``path``.
+def write_atomic(path: str, content: str | Callable[[BinaryIO], None], failure: str = "") -> None:
+    """Write ``content`` (text, or a function writing bytes to the open file) to a temporary file beside
+    ``path``, flush it to disk, then rename it over ``path``.
 
-    Any failure removes the temporary file and leaves ``path`` as it was; it is reported as a UsageError.
+    Any failure removes the temporary file and leaves ``path`` as it was; it is reported as a UsageError that
+    starts with ``failure`` (by default 'cannot write --output PATH').
     """
+    failure = failure or f"cannot write --output {path}"
     target = Path(path)
     if target.is_dir():
-        raise UsageError(f"--output {path} is a directory")
+        raise UsageError(f"{failure}: it is a directory")
     folder = target.parent if str(target.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as error:
-        raise UsageError(f"cannot write --output {path}: {error.strerror or error}") from None
+        raise UsageError(f"{failure}: {error.strerror or error}") from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            if isinstance(content, str):
+                stream.write(content.encode("utf-8"))
+            else:
+                content(stream)
             stream.flush()
             os.fsync(stream.fileno())
         if target.exists():
@@ -40,5 +48,5 @@ def write_atomic(path: str, text: str) -> None:
         except OSError:
             pass
         if isinstance(error, OSError):
-            raise UsageError(f"cannot write --output {path}: {error.strerror or error}") from None
+            raise UsageError(f"{failure}: {error.strerror or error}") from None
         raise

@@ -6,14 +6,13 @@ Input and output files are read and written here; printing is left to the CLI an
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..errors import CnnCalcError, UsageError
 from ..layers import format_shape
 from ..network import Network
@@ -181,23 +180,7 @@ def _output_folder(path: str) -> Path:
 
 
 def save_output(path: str, array: np.ndarray) -> None:
-    """Write ``array`` as .npy atomically: a temporary file in the same folder, then os.replace."""
-    target, folder = Path(path), _output_folder(path)
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as error:
-        raise CnnCalcError(f"cannot save the output to {path}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.save(stream, array, allow_pickle=False)
-            stream.flush()
-            os.fsync(stream.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would make the result private
-        os.replace(temporary, target)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise CnnCalcError(f"cannot save the output to {path}: {error.strerror or error}") from None
-        raise
+    """Write ``array`` as .npy atomically (a temporary file in the same folder, then a rename)."""
+    _output_folder(path)
+    write_atomic(path, lambda stream: np.save(stream, array, allow_pickle=False),
+                 failure=f"cannot save the output to {path}")

@@ -209,7 +209,7 @@ def test_save_output_into_a_read_only_folder_is_one_line(cli, tmp_path, monkeypa
 
     monkeypatch.setattr(tempfile, "mkstemp", refuse)  # as root, a chmod would not stop the write
     result = cli("run", "lenet5", "--save-output", str(tmp_path / "out.npy"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"cannot save the output to {tmp_path / 'out.npy'}: Permission denied" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -221,7 +221,7 @@ def test_a_failed_write_leaves_no_file(cli, tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "save", broken)
     result = cli("run", "lenet5", "--save-output", str(tmp_path / "out.npy"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "No space left on device" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
