@@ -331,23 +331,18 @@ def schema_command(output: Optional[str] = OUTPUT) -> None:
 @app.command("list")
 def list_networks() -> None:
     """The built-in networks with their input, parameters and MACs."""
-    from rich.console import Console
-    from rich.table import Table
-
     from .load import builtin_names, load
     from .propagate import propagate
+    from .render import aligned
     from .units import grouped
 
-    grid = Table(box=None, header_style="bold", pad_edge=False)
-    for column, justify in (("Name", "left"), ("Input", "right"), ("Params", "right"), ("MACs", "right"),
-                            ("Description", "left")):
-        grid.add_column(column, justify=justify)
+    body = []
     for name in builtin_names():
         network = load(name)
         report = propagate(network)
-        grid.add_row(name, "x".join(map(str, network.input)), grouped(report.totals.params),
-                     grouped(report.totals.macs), network.description.split(". ")[0].split(" (")[0])
-    Console(highlight=False).print(grid)
+        body.append(([name, "x".join(map(str, network.input)), grouped(report.totals.params),
+                      grouped(report.totals.macs), network.description.split(". ")[0].split(" (")[0]], False))
+    typer.echo(aligned(["Name", "Input", "Params", "MACs", "Description"], body, justify="lrrrl"), nl=False)
 
 
 def main() -> None:

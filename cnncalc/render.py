@@ -120,17 +120,29 @@ def table(report: Report, figure: str, max_depth: int | None = None, color: bool
         if figure != "shapes":
             cells.append("" if is_zero(getattr(row, columns[0])) else _share(getattr(row, columns[0]), main_total))
         body.append((cells, row.is_group))
-    widths = [max(len(line[i]) for line in [header, footer, *(cells for cells, _ in body)]) for i in range(len(header))]
+    title = f"{report.name}  input {format_shape(report.input)}  ({report.dtype})"
+    return title + "\n" + aligned(header, body, footer, "ll" + "r" * (len(header) - 2), color)
+
+
+def aligned(header: list[str], body: list[tuple[list[str], bool]], footer: list[str] | None = None,
+            justify: str = "", color: bool = False) -> str:
+    """Columns padded to their widest cell, two spaces apart, each flush left or right as ``justify`` says
+    (``"llrr"``; left where it says nothing). ``body`` rows are (cells, bold); the header and footer are bold.
+    With ``color`` (ANSI), bold is bold and the second column cyan."""
+    lines_of_cells = [header, *(cells for cells, _ in body), *([footer] if footer else [])]
+    widths = [max(len(cells[i]) for cells in lines_of_cells) for i in range(len(header))]
 
     def line(cells: list[str], bold: bool) -> str:
-        parts = [cell.ljust(width) if i < 2 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))]
+        parts = [cell.rjust(width) if justify[i:i + 1] == "r" else cell.ljust(width)
+                 for i, (cell, width) in enumerate(zip(cells, widths))]
         if color:
             parts[1] = CYAN + parts[1] + RESET + (BOLD if bold else "")
             return (BOLD if bold else "") + "  ".join(parts).rstrip() + RESET
         return "  ".join(parts).rstrip()
 
-    title = f"{report.name}  input {format_shape(report.input)}  ({report.dtype})"
-    lines = [title, line(header, True), *(line(cells, group) for cells, group in body), line(footer, True)]
+    lines = [line(header, True), *(line(cells, bold) for cells, bold in body)]
+    if footer:
+        lines.append(line(footer, True))
     return "\n".join(lines) + "\n"
 
 
