@@ -11,6 +11,19 @@ from typing import BinaryIO, Callable
 from .errors import UsageError
 
 
+def check_target(path: str, failure: str = "") -> Path:
+    """The folder a file will be written into: it must exist, and ``path`` must not be a directory. Callers that
+    do long work first (``run --save-output``) check before it; ``write_atomic`` checks again."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    failure = failure or f"cannot write --output {path}"
+    if target.is_dir():
+        raise UsageError(f"{failure}: it is a directory")
+    if not folder.is_dir():
+        raise UsageError(f"{failure}: no such folder {folder}")
+    return folder
+
+
 def write_atomic(path: str, content: str | Callable[[BinaryIO], None], failure: str = "") -> None:
     """Write ``content`` (text, or a function writing bytes to the open file) to a temporary file beside
     ``path``, flush it to disk, then rename it over ``path``.
@@ -19,10 +32,7 @@ def write_atomic(path: str, content: str | Callable[[BinaryIO], None], failure: 
     starts with ``failure`` (by default 'cannot write --output PATH').
     """
     failure = failure or f"cannot write --output {path}"
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{failure}: it is a directory")
-    folder = target.parent if str(target.parent) else Path(".")
+    target, folder = Path(path), check_target(path, failure)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as error:

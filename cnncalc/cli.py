@@ -93,11 +93,10 @@ def _emit(text: str, output: Optional[str]) -> None:
 
 def _propagate(network, batch: str, dtype: DType, binding: Optional[str]):
     """(report, conditions); the symbolic machinery is imported only for symbolic sizes (start-up time)."""
-    if batch.isdigit() and binding is None and all(isinstance(size, int) for size in network.input):
+    if batch.isdigit() and int(batch) >= 1 and binding is None and all(isinstance(n, int) for n in network.input):
         from .propagate import propagate
 
-        if int(batch) >= 1:
-            return propagate(network, int(batch), dtype.value), []
+        return propagate(network, int(batch), dtype.value), []
     from .validity import parse_batch, parse_binding, propagate_any
 
     return propagate_any(network, parse_batch(batch), dtype.value, parse_binding(binding) if binding else None)

@@ -324,7 +324,15 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(cli, tmp_path, monkey
 def test_output_into_a_missing_folder_is_a_usage_error(cli, tmp_path):
     result = cli("shapes", "lenet5", "--output", str(tmp_path / "no" / "such" / "file.txt"))
     assert result.exit_code == 2
+    assert f"cannot write --output {tmp_path / 'no' / 'such' / 'file.txt'}: no such folder" in result.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_output_onto_a_directory_is_a_usage_error(cli, tmp_path):
+    result = cli("params", "lenet5", "--output", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: cannot write --output {tmp_path}: it is a directory"
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- markdown and csv tables -----------------------------------------------------------------------------------

@@ -187,3 +187,34 @@ layers:
   - conv: {<<: *c, out: 6}
 """
     assert report(text).output == (1, 6, 8, 8)
+
+
+def test_block_style_nesting_past_the_limit_is_one_error():
+    """Flow brackets are counted before parsing; block-style nesting is checked on the parsed nodes."""
+    text = "input: [3]\nlayers:\n" + "".join(" " * (2 + 6 * depth) + "- group:\n" + " " * (6 + 6 * depth) + "layers:\n"
+                                            for depth in range(60)) + " " * 362 + "- relu\n"
+    with pytest.raises(CnnCalcError, match="the YAML nests deeper than 100 levels") as caught:
+        report(text)
+    assert caught.value.location.line > 50
+
+
+def test_the_garbage_collector_runs_again_after_propagation():
+    import gc
+
+    assert gc.isenabled()
+    report("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 3}\n")
+    assert gc.isenabled()
+    with pytest.raises(CnnCalcError):
+        report("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 9}\n")
+    assert gc.isenabled()
+
+
+def test_repeated_layers_are_computed_for_their_own_input():
+    """Propagation reuses a result only for the same arguments and the same input shape."""
+    text = """input: [4, 32, 32]
+layers:
+  - repeat: {name: r, times: 3, layers: [conv: {out: 4, kernel: 3, stride: "2 if i == 0 else 1", padding: 1}]}
+  - repeat: {name: s, times: 2, layers: [maxpool: 2]}
+"""
+    outputs = [layer.output for layer in report(text).layers]
+    assert outputs == [(1, 4, 16, 16), (1, 4, 16, 16), (1, 4, 16, 16), (1, 4, 8, 8), (1, 4, 4, 4)]

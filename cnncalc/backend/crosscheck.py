@@ -7,12 +7,11 @@ Input and output files are read and written here; printing is left to the CLI an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from ..atomic import write_atomic
+from ..atomic import check_target, write_atomic
 from ..errors import CnnCalcError, UsageError
 from ..layers import format_shape
 from ..network import Network
@@ -118,7 +117,7 @@ def run(network: Network, report: Report, *, seed: int = 0, weights_file: str | 
         raise UsageError(f"the NumPy backend runs float32 or float64, received {dtype}")
     limit = parse_size(max_memory) if isinstance(max_memory, str) else max_memory
     if save_to is not None:
-        _output_folder(save_to)
+        check_target(save_to, _save_failure(save_to))  # before the run, not after it
     peak = check_memory(report, dtype, limit)
     x = make_input(report, seed, dtype, input_file)
     if weights_file is None:
@@ -168,19 +167,10 @@ def check_command(network: Network, report: Report) -> str:
     return f"; executed: {len(result.layers)} shapes match, {result.seconds:.2f} s"
 
 
-def _output_folder(path: str) -> Path:
-    """The folder --save-output writes into; a missing one is a usage error found before the run."""
-    target = Path(path)
-    folder = target.parent
-    if not folder.is_dir():
-        raise UsageError(f"cannot save the output to {path}: no such folder {folder}")
-    if target.is_dir():
-        raise UsageError(f"cannot save the output to {path}: it is a folder")
-    return folder
+def _save_failure(path: str) -> str:
+    return f"cannot save the output to {path}"
 
 
 def save_output(path: str, array: np.ndarray) -> None:
     """Write ``array`` as .npy atomically (a temporary file in the same folder, then a rename)."""
-    _output_folder(path)
-    write_atomic(path, lambda stream: np.save(stream, array, allow_pickle=False),
-                 failure=f"cannot save the output to {path}")
+    write_atomic(path, lambda stream: np.save(stream, array, allow_pickle=False), failure=_save_failure(path))

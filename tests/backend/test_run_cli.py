@@ -201,6 +201,13 @@ def test_no_progress_bar_off_a_terminal(monkeypatch):
     assert progress.progress is None and screen.getvalue() == ""
 
 
+def test_save_output_onto_a_directory_is_refused_before_the_run(cli, tmp_path):
+    result = cli("run", "lenet5", "--save-output", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: cannot save the output to {tmp_path}: it is a directory"
+    assert result.stdout == ""
+
+
 def test_save_output_into_a_read_only_folder_is_one_line(cli, tmp_path, monkeypatch):
     import tempfile
 
@@ -239,3 +246,8 @@ def test_overflowing_values_are_reported_not_warned(cli, tmp_path):
     document = json.loads(result.stdout)
     assert document["match"] is True and document["output_finite"] is False
     assert "the output holds inf or NaN" in cli(*options).stdout
+
+
+@pytest.mark.parametrize("command", ["run", "weights"])
+def test_run_and_weights_take_table_or_json_only(cli, command):
+    assert cli(command, "lenet5", "--format", "csv").exit_code == 2
