@@ -71,7 +71,8 @@ def _fail(error: CnnCalcError) -> None:
 
 
 def _report(net: str, input_shape: Optional[str], batch: int, dtype: DType):
-    from .load import load, parse_input_option
+    from .load import load
+    from .options import parse_input_option
     from .propagate import propagate
 
     shape = parse_input_option(input_shape) if input_shape else None
@@ -97,13 +98,15 @@ def _propagate(network, batch: str, dtype: DType, binding: Optional[str]):
         from .propagate import propagate
 
         return propagate(network, int(batch), dtype.value), []
-    from .validity import parse_batch, parse_binding, propagate_any
+    from .options import parse_batch, parse_binding
+    from .propagate import propagate_any
 
     return propagate_any(network, parse_batch(batch), dtype.value, parse_binding(binding) if binding else None)
 
 
 def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth, output=None, binding=None) -> None:
-    from .load import load, parse_input_option
+    from .load import load
+    from .options import parse_input_option
 
     try:
         network = load(net, parse_input_option(input_shape) if input_shape else None)
@@ -124,9 +127,9 @@ def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = render.table(report, figure, depth, color) + "\n"
     if conditions or not isinstance(report.totals.macs, int):
-        from .validity import conditions_text, summary_text
+        from .symbolic_text import conditions_text
 
-        text += summary_text(report) + "\n"
+        text += render.summary_text(report) + "\n"
         if conditions_text(conditions):
             text += "\nholds only when (see 'cnncalc sizes'):\n" + "\n".join(conditions_text(conditions)) + "\n"
     else:
@@ -158,15 +161,23 @@ def flops(net: str = NET, input: Optional[str] = INPUT, batch: str = SYMBOLIC_BA
                                            "e.g. 128,160,224,320 (one line each).")) -> None:
     """MACs and FLOPs of every layer."""
     if at is not None:
-        from .load import load, parse_input_option
-        from .validity import parse_batch, resolutions_text
+        from . import render
+        from .load import load
+        from .options import parse_batch, parse_input_option, parse_resolutions
+        from .propagate import at_resolutions
 
         try:
-            text = resolutions_text(load(net, parse_input_option(input) if input else None), at, parse_batch(batch),
-                                    format is Format.json)
+            sizes, whole_batch = parse_resolutions(at), parse_batch(batch)
+            if not isinstance(whole_batch, int):
+                raise UsageError("--at needs a whole-number --batch")
+            network = load(net, parse_input_option(input) if input else None)
+            reports = at_resolutions(network, sizes, whole_batch)
         except CnnCalcError as error:
             _fail(error)
-        _emit(text, output)
+        if format is Format.json:
+            _emit(_dumps(render.resolutions_json(reports)) + "\n", output)
+        else:
+            _emit(render.resolutions_text(network.name, whole_batch, reports), output)
         return
     _show("flops", net, input, batch, dtype, format, depth, output, set)
 
@@ -176,8 +187,9 @@ def sizes(net: str = NET, input: Optional[str] = INPUT,
           near: Optional[int] = typer.Option(None, "--near", min=1, help="Also show the valid sizes nearest to this.")
           ) -> None:
     """The input sizes a network accepts, per spatial size: minimum, congruences, nearest valid (docs/symbolic.md)."""
-    from .load import load, parse_input_option
-    from .validity import sizes_text
+    from .load import load
+    from .options import parse_input_option
+    from .symbolic_text import sizes_text
 
     try:
         text = sizes_text(load(net, parse_input_option(input) if input else None), near)
@@ -214,7 +226,7 @@ def check(paths: List[str] = typer.Argument(..., help="Description files, folder
     from . import reports
     from .budget import option_limits
     from .checking import CheckOptions, check_all, exit_code
-    from .load import parse_input_option
+    from .options import parse_input_option
 
     try:
         limits = option_limits({"--max-params": max_params, "--max-macs": max_macs, "--max-flops": max_flops,
@@ -250,7 +262,8 @@ def run(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH,
         max_memory: str = typer.Option("4GiB", "--max-memory", help="Refuse a run estimated above this (512MiB, 2GB)."),
         format: DataFormat = DATA_FORMAT) -> None:
     """Execute the network with NumPy and compare each layer's executed shape with the computed one."""
-    from .load import load, parse_input_option
+    from .load import load
+    from .options import parse_input_option
     from .propagate import propagate
 
     try:

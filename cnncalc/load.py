@@ -113,19 +113,6 @@ def parse_input(value: Any, location: Location) -> tuple:
     return tuple(symbol(size) if isinstance(size, str) else size for size in value)
 
 
-def parse_input_option(text: str) -> tuple:
-    """``--input 3x224x224`` -> (3, 224, 224)."""
-    parts = [part.strip() for part in re.split(r"[xX,]", text)]
-    try:
-        shape = tuple(symbol(part) if is_symbol_name(part) else int(part) for part in parts)
-    except ValueError:
-        raise UsageError(f"--input must look like 3x224x224 (or 3xHxW with size symbols), received '{text}'") from None
-    numbers = [size for size in shape if isinstance(size, int)]
-    if not 1 <= len(shape) <= 4 or min(numbers, default=1) < 1 or max(numbers, default=1) > MAX_SIZE:
-        raise UsageError(f"--input needs 1 to 4 sizes from 1 to {MAX_SIZE:,}, received '{text}'")
-    return shape
-
-
 def _included_blocks(document: Mapping, folder: Any, chain: list[str], read: list | None = None) -> dict[str, Block]:
     """The blocks of the files named by ``include:`` (relative to the including file), included ones first."""
     value = document.get("include")

@@ -1,5 +1,7 @@
 """Shape propagation and counting: walk the nodes in order, apply each kind's rule, and total the counts.
 
+Sizes may be whole numbers or symbols: with symbols, the size rules' undecided comparisons are recorded as
+conditions (``propagate_symbolic``), and a symbolic report can be evaluated at sizes (``evaluate_report``).
 Returns plain frozen data; rendering is elsewhere.
 """
 
@@ -9,10 +11,11 @@ from typing import NamedTuple
 from math import prod
 
 from .bulk import collector_paused
-from .errors import CnnCalcError
+from .errors import CnnCalcError, UsageError
 from .layers import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
 from .network import INPUT, Group, Network
-from .recording import active_collector
+from .recording import Recorded, active_collector, collecting
+from .symbolic import Sym, evaluate, is_symbolic
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 
@@ -148,3 +151,70 @@ def _totals(layers: list[LayerResult], input_elements: int, width: int) -> Total
         param_bytes=params * width,
         input_bytes=input_elements * width,
     )
+
+
+# -- symbolic sizes -----------------------------------------------------------------------------------------
+def symbols_of(network: Network, batch) -> list[str]:
+    """The size symbols of the input and the batch, in order of appearance."""
+    names: list[str] = []
+    for size in (batch, *network.input):
+        for name in sorted(size.symbols) if isinstance(size, Sym) else ():
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def propagate_symbolic(network: Network, batch=1, dtype: str = "float32") -> tuple[Report, list[Recorded]]:
+    """Propagate with whatever symbols the input and batch hold; returns the report and its conditions."""
+    with collecting() as collector:
+        report = propagate(network, batch, dtype)
+    return report, collector.items
+
+
+def propagate_any(network: Network, batch=1, dtype: str = "float32",
+                  binding: dict | None = None) -> tuple[Report, list[Recorded]]:
+    """Concrete propagation for whole numbers, symbolic otherwise; ``binding`` evaluates a symbolic report."""
+    if not is_symbolic((batch, *network.input)):
+        if binding:
+            raise UsageError("--set needs size symbols in the input or batch, e.g. --input 3xHxW")
+        return propagate(network, batch, dtype), []
+    report, conditions = propagate_symbolic(network, batch, dtype)
+    if binding is None:
+        return report, conditions
+    return evaluate_report(network, batch, report, conditions, binding), []
+
+
+def evaluate_report(network: Network, batch, report: Report, conditions: list[Recorded], binding: dict) -> Report:
+    """The symbolic report at ``binding``; a violated condition raises the error concrete propagation gives."""
+    names = symbols_of(network, batch)
+    unknown = sorted(set(binding) - set(names))
+    missing = [name for name in names if name not in binding]
+    if unknown or missing:
+        raise UsageError(f"--set must give a value to each size symbol ({', '.join(names)}); "
+                         + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"))
+    for item in conditions:
+        if item.rule != "exact" and not item.condition.evaluate(binding):
+            concrete = network._replace(input=evaluate(network.input, binding))
+            propagate(concrete, evaluate(batch, binding), report.dtype)  # raises the located error
+            raise CnnCalcError(item.message, item.location, item.layer)  # not reached: the rules agree
+
+    def at(value):
+        return evaluate(value, binding)
+
+    layers = tuple(layer._replace(output=at(layer.output), params=at(layer.params), buffers=at(layer.buffers),
+                           macs=at(layer.macs), flops=at(layer.flops), activations=at(layer.activations),
+                           weights=tuple(Weight(w.name, at(w.shape), w.trainable) for w in layer.weights))
+                   for layer in report.layers)
+    totals = Totals(**{name: at(value) for name, value in report.totals._asdict().items()})
+    return report._replace(input=at(report.input), output=at(report.output), layers=layers, totals=totals)
+
+
+def at_resolutions(network: Network, resolutions: list[int], batch=1, dtype: str = "float32") -> list[Report]:
+    """Concrete reports with every spatial size set to each resolution in turn (square inputs)."""
+    if len(network.input) < 2:
+        raise UsageError(f"--at needs an input with spatial sizes, this network's input is {network.input}")
+    reports = []
+    for size in resolutions:
+        shape = (network.input[0], *(size,) * (len(network.input) - 1))
+        reports.append(propagate(network._replace(input=shape), batch, dtype))
+    return reports

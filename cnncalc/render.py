@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from .layers import format_shape
 from .propagate import Report
+from .symbolic import is_symbolic
 from .units import grouped, human, is_zero
 
 FIGURES = {
@@ -196,3 +197,33 @@ def to_json(report: Report) -> dict:
         },
         "convention": CONVENTION,
     }
+
+
+def summary_text(report: Report) -> str:
+    """The totals: in human units for whole numbers (render.summary), as expressions for symbolic sizes."""
+    t = report.totals
+    if not is_symbolic((t.params, t.macs, t.flops, t.activation_bytes)):
+        return summary(report)
+    def exact(value) -> str:
+        return grouped(value) if isinstance(value, int) else str(value)
+
+    return "\n".join([f"params       {exact(t.params)}  + buffers {exact(t.buffers)}", f"MACs         {exact(t.macs)}",
+                      f"FLOPs        {exact(t.flops)}", f"memory       activations {exact(t.activation_bytes)} B, "
+                      f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})"])
+
+
+def resolutions_text(name: str, batch: int, reports: list[Report]) -> str:
+    """One line per input size: input, output, params and MACs (``flops --at``)."""
+    rows = [("input", "output", "params", "MACs")]
+    rows += [(format_shape(r.input), format_shape(r.output), grouped(r.totals.params), grouped(r.totals.macs))
+             for r in reports]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [f"{name}: MACs and params per input size (batch {batch})"]
+    lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def resolutions_json(reports: list[Report]) -> list[dict]:
+    """``flops --at --format json``: one object per input size."""
+    return [{"input": list(r.input), "output": list(r.output), "params": r.totals.params, "macs": r.totals.macs,
+             "flops": r.totals.flops} for r in reports]

@@ -9,12 +9,14 @@ from hypothesis import given, settings, strategies as st
 
 from cnncalc import sizes
 from cnncalc.errors import CnnCalcError
-from cnncalc.load import load, parse_input_option, parse_network
+from cnncalc.load import load, parse_network
+from cnncalc.options import parse_input_option
 from cnncalc.propagate import propagate
 from cnncalc.conditions import Condition, UndecidedError
 from cnncalc.recording import collecting, require
 from cnncalc.symbolic import evaluate, exact_gcd, symbol
-from cnncalc.validity import analyse, at_resolutions, evaluate_report, propagate_symbolic
+from cnncalc.propagate import at_resolutions, evaluate_report, propagate_symbolic
+from cnncalc.solve import analyse
 
 H, W = symbol("H"), symbol("W")
 

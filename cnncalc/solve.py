@@ -1,4 +1,4 @@
-"""Which input sizes a network accepts: symbolic propagation, its conditions, and their exact solution.
+"""Which input sizes a network accepts: the exact solution of the conditions a symbolic propagation records.
 
 Each recorded condition compares one-symbol expressions whose value grows by a fixed step over a period
 (``f(x + T) = f(x) + delta``, see ``conditions.period``). On each residue class ``x = r + k*L`` (L the lcm of the
@@ -11,140 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import lcm
 
-from .errors import CnnCalcError, UsageError
-from .layers import Weight
-from .network import Network
-from .propagate import Report, Totals, propagate
 from .conditions import period
-from .recording import Recorded, collecting
-from .symbolic import Sym, evaluate, is_symbol_name, is_symbolic, symbol
-from .units import grouped
+from .errors import CnnCalcError, UsageError
+from .network import Network
+from .propagate import propagate_symbolic, symbols_of
+from .recording import Recorded
+from .symbolic import Sym, evaluate, is_symbolic, symbol
 
 MODULUS_LIMIT = 1 << 16
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 RULES = {"size": "every output >= 1", "merge": "merges line up", "exact": "no pixels dropped"}
 
 
-# -- propagation with symbols -------------------------------------------------------------------------------
-def parse_batch(text: str | int) -> int | Sym:
-    """``--batch 8`` or ``--batch N``."""
-    text = str(text).strip()
-    if is_symbol_name(text):
-        return symbol(text)
-    if text.isdigit() and int(text) >= 1:
-        return int(text)
-    raise UsageError(f"--batch must be a whole number >= 1 or a size symbol like N, received '{text}'")
-
-
-def parse_binding(text: str) -> dict[str, int]:
-    """``--set H=227,W=227`` -> {'H': 227, 'W': 227}."""
-    binding = {}
-    for part in text.split(","):
-        name, _, value = part.partition("=")
-        name, value = name.strip(), value.strip()
-        if not is_symbol_name(name) or not value.isdigit() or int(value) < 1:
-            raise UsageError(f"--set must look like H=227,W=227 (sizes >= 1), received '{text}'")
-        binding[name] = int(value)
-    return binding
-
-
-def symbols_of(network: Network, batch) -> list[str]:
-    """The size symbols of the input and the batch, in order of appearance."""
-    names: list[str] = []
-    for size in (batch, *network.input):
-        for name in sorted(size.symbols) if isinstance(size, Sym) else ():
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def propagate_symbolic(network: Network, batch=1, dtype: str = "float32") -> tuple[Report, list[Recorded]]:
-    """Propagate with whatever symbols the input and batch hold; returns the report and its conditions."""
-    with collecting() as collector:
-        report = propagate(network, batch, dtype)
-    return report, collector.items
-
-
-def propagate_any(network: Network, batch=1, dtype: str = "float32",
-                  binding: dict | None = None) -> tuple[Report, list[Recorded]]:
-    """Concrete propagation for whole numbers, symbolic otherwise; ``binding`` evaluates a symbolic report."""
-    if not is_symbolic((batch, *network.input)):
-        if binding:
-            raise UsageError("--set needs size symbols in the input or batch, e.g. --input 3xHxW")
-        return propagate(network, batch, dtype), []
-    report, conditions = propagate_symbolic(network, batch, dtype)
-    if binding is None:
-        return report, conditions
-    return evaluate_report(network, batch, report, conditions, binding), []
-
-
-def evaluate_report(network: Network, batch, report: Report, conditions: list[Recorded], binding: dict) -> Report:
-    """The symbolic report at ``binding``; a violated condition raises the error concrete propagation gives."""
-    names = symbols_of(network, batch)
-    unknown = sorted(set(binding) - set(names))
-    missing = [name for name in names if name not in binding]
-    if unknown or missing:
-        raise UsageError(f"--set must give a value to each size symbol ({', '.join(names)}); "
-                         + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"))
-    for item in conditions:
-        if item.rule != "exact" and not item.condition.evaluate(binding):
-            concrete = network._replace(input=evaluate(network.input, binding))
-            propagate(concrete, evaluate(batch, binding), report.dtype)  # raises the located error
-            raise CnnCalcError(item.message, item.location, item.layer)  # not reached: the rules agree
-
-    def at(value):
-        return evaluate(value, binding)
-
-    layers = tuple(layer._replace(output=at(layer.output), params=at(layer.params), buffers=at(layer.buffers),
-                           macs=at(layer.macs), flops=at(layer.flops), activations=at(layer.activations),
-                           weights=tuple(Weight(w.name, at(w.shape), w.trainable) for w in layer.weights))
-                   for layer in report.layers)
-    totals = Totals(**{name: at(value) for name, value in report.totals._asdict().items()})
-    return report._replace(input=at(report.input), output=at(report.output), layers=layers, totals=totals)
-
-
-def at_resolutions(network: Network, resolutions: list[int], batch=1, dtype: str = "float32") -> list[Report]:
-    """Concrete reports with every spatial size set to each resolution in turn (square inputs)."""
-    if len(network.input) < 2:
-        raise UsageError(f"--at needs an input with spatial sizes, this network's input is {network.input}")
-    reports = []
-    for size in resolutions:
-        shape = (network.input[0], *(size,) * (len(network.input) - 1))
-        reports.append(propagate(network._replace(input=shape), batch, dtype))
-    return reports
-
-
-def parse_resolutions(text: str) -> list[int]:
-    """``--at 128,160,224`` -> [128, 160, 224]."""
-    parts = [part.strip() for part in text.split(",")]
-    if not all(part.isdigit() and int(part) >= 1 for part in parts):
-        raise UsageError(f"--at must be sizes >= 1 separated by commas, e.g. 128,160,224, received '{text}'")
-    return [int(part) for part in parts]
-
-
-def resolutions_text(network: Network, at: str, batch=1, as_json: bool = False) -> str:
-    """One line per square input size: input, output, params and MACs (``flops --at``)."""
-    import json
-
-    from .layers import format_shape
-    from .units import grouped
-
-    if is_symbolic(batch):
-        raise UsageError("--at needs a whole-number --batch")
-    reports = at_resolutions(network, parse_resolutions(at), batch)
-    if as_json:
-        return json.dumps([{"input": list(r.input), "output": list(r.output), "params": r.totals.params,
-                            "macs": r.totals.macs, "flops": r.totals.flops} for r in reports], indent=1) + "\n"
-    rows = [("input", "output", "params", "MACs")]
-    rows += [(format_shape(r.input), format_shape(r.output), grouped(r.totals.params), grouped(r.totals.macs))
-             for r in reports]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [f"{network.name}: MACs and params per input size (batch {batch})"]
-    lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-# -- sets of sizes -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SizeSet:
     """The sizes x >= 1 in ``classes``: residue r (1..modulus) -> (k_low, k_high or None) meaning
@@ -267,7 +145,6 @@ def solve(item: Recorded, name: str) -> SizeSet:
     return SizeSet(t, tuple(classes))
 
 
-# -- describing sets -----------------------------------------------------------------------------------------
 def _congruence(name: str, modulus: int, residues: list[int]) -> str:
     def one(r: int) -> str:
         return f"{modulus}k" + (f" + {r}" if r else "")
@@ -310,7 +187,6 @@ def describe(sizes: SizeSet, name: str) -> str:
                      for r in range(1, sizes.modulus + 1) if (m := sizes.members(r)))
 
 
-# -- the analysis ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Dimension:
     """The sizes one spatial symbol may take: per rule, combined, and which layers set them."""
@@ -363,53 +239,3 @@ def analyse(network: Network) -> tuple[Network, list[Dimension]]:
             valid = narrowed
         dimensions.append(Dimension(name, by_rule, layers, valid, _intersect(valid, by_rule["exact"])))
     return network, dimensions
-
-
-def _layer_list(items: list[Recorded]) -> str:
-    paths = list(dict.fromkeys(item.layer for item in items))
-    shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    return f"  ({shown})" if paths else ""
-
-
-def _nearest(sizes: SizeSet, x: int) -> str:
-    if x in sizes:
-        return f"{x} itself"
-    below, above = sizes.nearest(x)
-    return " or ".join(str(v) for v in (below, above) if v is not None) or "none"
-
-
-def sizes_text(network: Network, near: int | None = None) -> str:
-    """The text ``cnncalc sizes`` prints."""
-    network, dimensions = analyse(network)
-    shape = " x ".join(str(size) for size in network.input)
-    lines = [f"{network.name}: input {shape}  (sizes >= 1; k = 0, 1, 2, ...)"]
-    for dim in dimensions:
-        lines.append(dim.name)
-        for rule, label in RULES.items():
-            lines.append(f"  {label:<20} {describe(dim.by_rule[rule], dim.name):<24}{_layer_list(dim.layers[rule])}")
-        lines.append(f"  {'valid':<20} {describe(dim.valid, dim.name)}")
-        lines.append(f"  {'valid and exact':<20} {describe(dim.exact, dim.name)}")
-        if near is not None:
-            lines.append(f"  {f'nearest to {near}':<20} {_nearest(dim.valid, near)}"
-                         f"  (exact: {_nearest(dim.exact, near)})")
-    return "\n".join(lines)
-
-
-def conditions_text(conditions: list[Recorded]) -> list[str]:
-    """One line per required condition of a symbolic report: the layer, the condition and the rule."""
-    return [f"  {item.layer}: {item.condition}  ({RULES[item.rule]})" for item in conditions if item.rule != "exact"]
-
-
-def summary_text(report: Report) -> str:
-    """The totals: in human units for whole numbers (render.summary), as expressions for symbolic sizes."""
-    from .render import summary
-
-    t = report.totals
-    if not is_symbolic((t.params, t.macs, t.flops, t.activation_bytes)):
-        return summary(report)
-    def exact(value) -> str:
-        return grouped(value) if isinstance(value, int) else str(value)
-
-    return "\n".join([f"params       {exact(t.params)}  + buffers {exact(t.buffers)}", f"MACs         {exact(t.macs)}",
-                      f"FLOPs        {exact(t.flops)}", f"memory       activations {exact(t.activation_bytes)} B, "
-                      f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})"])
