@@ -1,9 +1,8 @@
 """Recording the conditions met while propagating symbolic sizes.
 
 Size rules call ``require`` (and ``note``) with a comparison: ``True`` passes, ``False`` is an error, and an
-undecided ``Condition`` (``conditions.py``) is recorded in the active ``Collector``, which the propagator tells
-which layer it is in. With whole-number sizes every comparison is True or False, so this module stays light: the
-comparison machinery is imported only when a condition has to be recorded.
+undecided ``Condition`` (``symbolic.py``) is recorded in the active ``Collector``, which the propagator tells
+which layer it is in. With whole-number sizes every comparison is True or False.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, Iterator, NamedTuple
 
 from .errors import CnnCalcError, Location
+from .symbolic import Condition
 
 
 class Recorded(NamedTuple):
@@ -22,7 +22,7 @@ class Recorded(NamedTuple):
     pixels dropped; advisory, never required).
     """
 
-    condition: Any  # conditions.Condition
+    condition: Condition
     message: str
     rule: str
     layer: str | None
@@ -86,6 +86,4 @@ def note(remainder: Callable[[], Any], message: Callable[[], str]) -> None:
     value = remainder()
     if isinstance(value, int) and value == 0:
         return
-    from .conditions import Condition
-
     collector.record(Condition(value, "==", 0), message(), "exact")

@@ -1,7 +1,7 @@
 """Which input sizes a network accepts: the exact solution of the conditions a symbolic propagation records.
 
 Each recorded condition compares one-symbol expressions whose value grows by a fixed step over a period
-(``f(x + T) = f(x) + delta``, see ``conditions.period``). On each residue class ``x = r + k*L`` (L the lcm of the
+(``f(x + T) = f(x) + delta``, see ``decide.period``). On each residue class ``x = r + k*L`` (L the lcm of the
 periods) a condition is therefore linear in k, and the sizes it allows are an interval of k: solving it is
 integer arithmetic, with no search and no rounding. docs/symbolic.md explains every line ``sizes`` prints.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import lcm
 
-from .conditions import period
+from .decide import period
 from .errors import CnnCalcError, UsageError
 from .network import Network
 from .propagate import propagate_symbolic, symbols_of

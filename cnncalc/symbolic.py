@@ -13,7 +13,9 @@ So a chain of convolutions and poolings folds to ``c * floor((x + a) / d) + b`` 
 ``ceil(H/32)``. Nothing is ever rounded: what does not simplify stays as an exact nested expression.
 
 Size symbols stand for whole numbers >= 1. Comparing expressions gives True or False when that holds for every
-size or for none, else a ``Condition`` (``conditions.py``).
+size or for none, else a ``Condition``: a comparison that holds for some sizes only, which the size rules record
+(``recording.require``). Using an undecided Condition as a plain bool raises ``UndecidedError`` instead of
+guessing; ``decide.py`` does the deciding.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 from math import gcd
 from typing import Union
 
+from .decide import decide
 from .errors import CnnCalcError
 
 SYMBOL_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -32,6 +35,7 @@ class Var:
     """A size symbol as an atom."""
 
     __slots__ = ("name", "key", "symbols")
+    is_symbol = True
 
     def __init__(self, name: str):
         self.name = name
@@ -52,6 +56,7 @@ class Floor:
     """``floor(num / den)`` as an atom; ``num`` is a canonical expression, ``den >= 2``."""
 
     __slots__ = ("num", "den", "key", "symbols")
+    is_symbol = False
 
     def __init__(self, num: "Sym", den: int):
         self.num = num
@@ -171,8 +176,6 @@ class Sym:
     def _compare(self, other, relation: str):
         if not (_is_int(other) or isinstance(other, Sym)):  # floats and fractions are not sizes
             return NotImplemented
-        from .conditions import Condition  # conditions builds on this module
-
         return Condition.of(self, relation, other)
 
     def __ge__(self, other):
@@ -192,23 +195,17 @@ class Sym:
             return True
         if not (_is_int(other) or isinstance(other, Sym)):
             return False
-        from .conditions import Condition
-
         return Condition.of(self, "==", other)
 
     def __ne__(self, other):
         if not (_is_int(other) or isinstance(other, Sym)):
             return True
-        from .conditions import Condition
-
         return Condition.of(self, "!=", other)
 
     def __hash__(self) -> int:
         return hash(self.key)
 
     def __bool__(self) -> bool:
-        from .conditions import Condition
-
         return bool(Condition.of(self, "!=", 0))
 
     # -- use ----------------------------------------------------------------------------------------------------
@@ -337,6 +334,63 @@ def is_symbolic(value) -> bool:
     if isinstance(value, (tuple, list)):
         return any(is_symbolic(item) for item in value)
     return isinstance(value, Sym)
+
+
+# -- comparisons ------------------------------------------------------------------------------------------------
+class UndecidedError(CnnCalcError):
+    """A size rule that holds for some input sizes only, met where no collector can record it."""
+
+
+_NORMAL = {">=": (1, 0, "ge"), ">": (1, -1, "ge"), "<=": (-1, 0, "ge"), "<": (-1, -1, "ge"),
+           "==": (1, 0, "eq"), "!=": (1, 0, "ne")}
+_SHOWN = {"==": "=", "!=": "!="}
+
+
+class Condition:
+    """A comparison of sizes that holds for some input sizes only: ``left relation right``."""
+
+    __slots__ = ("left", "relation", "right")
+
+    def __init__(self, left: Value, relation: str, right: Value):
+        self.left = left
+        self.relation = relation
+        self.right = right
+
+    @staticmethod
+    def of(left: Value, relation: str, right: Value):
+        """True or False when decided for every size, else the Condition."""
+        sign, shift, kind = _NORMAL[relation]
+        decided = decide(sign * (left - right) + shift, "eq" if kind == "ne" else kind)
+        if decided is not None:
+            return decided if kind != "ne" else not decided
+        return Condition(left, relation, right)
+
+    def normal(self) -> tuple[Value, str]:
+        """``(f, kind)``: the condition is ``f >= 0`` (ge), ``f == 0`` (eq) or ``f != 0`` (ne)."""
+        sign, shift, kind = _NORMAL[self.relation]
+        return sign * (self.left - self.right) + shift, kind
+
+    @property
+    def symbols(self) -> frozenset:
+        f, _ = self.normal()
+        return f.symbols if isinstance(f, Sym) else frozenset()
+
+    def evaluate(self, binding: dict) -> bool:
+        f, kind = self.normal()
+        value = evaluate(f, binding)
+        return value >= 0 if kind == "ge" else value == 0 if kind == "eq" else value != 0
+
+    def __str__(self) -> str:
+        left, right = self.left, self.right
+        if isinstance(left, Sym) and _is_int(right):  # move the constant across: floor(H/2) >= 3, not ... - 2 >= 1
+            constant = dict(left.terms).get((), 0)
+            left, right = left - constant, right - constant
+        return f"{left} {_SHOWN.get(self.relation, self.relation)} {right}"
+
+    def __bool__(self) -> bool:
+        raise UndecidedError(
+            f"cannot tell whether {self} for every input size: this rule is not supported with symbolic sizes "
+            "(give whole numbers, e.g. --input 3x224x224)")
 
 
 # -- printing ---------------------------------------------------------------------------------------------------

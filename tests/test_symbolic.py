@@ -12,7 +12,7 @@ from cnncalc.errors import CnnCalcError
 from cnncalc.load import load, parse_network
 from cnncalc.options import parse_input_option
 from cnncalc.propagate import propagate
-from cnncalc.conditions import Condition, UndecidedError
+from cnncalc.symbolic import Condition, UndecidedError
 from cnncalc.recording import collecting, require
 from cnncalc.symbolic import evaluate, exact_gcd, symbol
 from cnncalc.propagate import at_resolutions, evaluate_report, propagate_symbolic
