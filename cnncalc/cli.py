@@ -127,7 +127,7 @@ def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = render.table(report, figure, depth, color) + "\n"
     if conditions or not isinstance(report.totals.macs, int):
-        from .symbolic_text import conditions_text
+        from .symbolic.text import conditions_text
 
         text += render.summary_text(report) + "\n"
         if conditions_text(conditions):
@@ -189,7 +189,7 @@ def sizes(net: str = NET, input: Optional[str] = INPUT,
     """The input sizes a network accepts, per spatial size: minimum, congruences, nearest valid (docs/symbolic.md)."""
     from .load import load
     from .options import parse_input_option
-    from .symbolic_text import sizes_text
+    from .symbolic.text import sizes_text
 
     try:
         text = sizes_text(load(net, parse_input_option(input) if input else None), near)
@@ -223,9 +223,9 @@ def check(paths: List[str] = typer.Argument(..., help="Description files, folder
           execute: bool = typer.Option(False, "--execute", help="Also run each network with NumPy (random weights, "
                                        "seed 0) and compare every layer's shape (see docs/execution.md).")) -> None:
     """Validate every network and its budgets ('expect:'); report all failures. Exit 0 only if all pass."""
-    from . import reports
-    from .budget import option_limits
-    from .checking import CheckOptions, check_all, exit_code
+    from .ci import formats
+    from .ci.budget import option_limits
+    from .ci.check import CheckOptions, check_all, exit_code
     from .options import parse_input_option
 
     try:
@@ -236,7 +236,7 @@ def check(paths: List[str] = typer.Argument(..., help="Description files, folder
         _fail(error)
     extra = [_cross_check] if execute else []
     results = check_all(paths, CheckOptions(shape, batch, dtype.value, tuple(limits)), extra)
-    _emit(reports.render(results, format.value), output)
+    _emit(formats.render(results, format.value), output)
     raise typer.Exit(exit_code(results))
 
 
@@ -322,7 +322,7 @@ def diff_command(old: str = typer.Argument(..., help="The description before the
                  all_layers: bool = typer.Option(False, "--all", help="List every layer, not only those that differ."),
                  output: Optional[str] = OUTPUT) -> None:
     """Differences in shapes, parameters and MACs between two descriptions: per layer (matched by path) and total."""
-    from . import diff
+    from .ci import diff
 
     try:
         before = _report(old, input, batch, dtype)
@@ -335,7 +335,7 @@ def diff_command(old: str = typer.Argument(..., help="The description before the
 @app.command("schema")
 def schema_command(output: Optional[str] = OUTPUT) -> None:
     """The JSON Schema of the description format, for editors (see docs/ci.md)."""
-    from .schema import schema
+    from .ci.schema import schema
 
     _emit(_dumps(schema()) + "\n", output)
 

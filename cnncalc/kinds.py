@@ -10,10 +10,10 @@ from __future__ import annotations
 from math import prod
 from types import SimpleNamespace
 
-from . import sizes
+from . import formulas
 from .errors import CnnCalcError
-from .layers import Arg, LayerKind, Operand, Shape, Weight, format_shape, register
-from .recording import require
+from .registry import Arg, LayerKind, Operand, Shape, Weight, format_shape, register
+from .symbolic.recording import require
 
 RANK_NAMES = "[C, L], [C, H, W] or [C, D, H, W]"
 
@@ -30,14 +30,14 @@ def _padding(a: SimpleNamespace, x: Shape, kernel: tuple, stride: tuple, dilatio
     if a.padding == "valid":
         return ((0, 0),) * len(kernel)
     if a.padding == "same":
-        return tuple(sizes.same_padding(n, k, s, d) for n, k, s, d in zip(x[1:], kernel, stride, dilation))
+        return tuple(formulas.same_padding(n, k, s, d) for n, k, s, d in zip(x[1:], kernel, stride, dilation))
     return a.padding
 
 
 def _window_outputs(a: SimpleNamespace, x: Shape, dilation: tuple, ceil_mode: bool) -> tuple:
     pads = _padding(a, x, a.kernel, a.stride, dilation)
     return tuple(
-        sizes.window_output_size(n, k, s, p, d, ceil_mode)
+        formulas.window_output_size(n, k, s, p, d, ceil_mode)
         for n, k, s, p, d in zip(x[1:], a.kernel, a.stride, pads, dilation)
     )
 
@@ -121,7 +121,7 @@ class ConvTranspose(LayerKind):
                 f"({list(a.stride)}, {list(a.dilation)})", argument="output_padding"
             )
         return (a.out, *(
-            sizes.transposed_output_size(n, k, s, p, d, op)
+            formulas.transposed_output_size(n, k, s, p, d, op)
             for n, k, s, p, d, op in zip(x[1:], a.kernel, a.stride, a.padding, a.dilation, a.output_padding)
         ))
 
@@ -165,7 +165,7 @@ class MaxPool(LayerKind):
     def output(self, a, x):
         _feature_map(self.name, x)
         _stride_default(a)
-        _check_pool_padding(self.name, a, x, sizes.window_span)
+        _check_pool_padding(self.name, a, x, formulas.window_span)
         return (x[0], *_window_outputs(a, x, a.dilation, a.ceil_mode))
 
     def flops(self, a, x, y):
@@ -223,7 +223,7 @@ class AdaptiveAvgPool(LayerKind):
         return (x[0], *a.output)
 
     def flops(self, a, x, y):
-        return x[0] * prod(sizes.adaptive_window_total(n, m) for n, m in zip(x[1:], a.output))
+        return x[0] * prod(formulas.adaptive_window_total(n, m) for n, m in zip(x[1:], a.output))
 
 
 @register

@@ -7,12 +7,23 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .bulk import collector_paused
 from .errors import CnnCalcError, Location, UsageError
-from .layers import MAX_SIZE, REGISTRY, suggest
-from .network import INPUT, STRUCTURES, TOP_KEYS, Block, Expander, Network, Scope, _check_keys, _describe, _sequence
+from .gcpause import collector_paused
+from .network import (
+    INPUT,
+    STRUCTURES,
+    TOP_KEYS,
+    Block,
+    Expander,
+    Network,
+    Scope,
+    _check_keys,
+    _describe,
+    _sequence,
+)
+from .registry import MAX_SIZE, REGISTRY, suggest
 from .source import Mapping, Sequence, parse_yaml, read_file
-from .symbolic import is_symbol_name, symbol
+from .symbolic.algebra import is_symbol_name, symbol
 
 BLOCK_KEYS = ("args", "layers", "description")
 
@@ -86,7 +97,7 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
     blocks.update(parse_blocks(document.get("blocks"), document.location_of("blocks"), blocks))
     expect = None
     if "expect" in document:
-        from .budget import parse_expectations
+        from .ci.budget import parse_expectations
 
         expect = parse_expectations(document["expect"], document.location_of("expect"))
     expander = Expander(file, blocks)

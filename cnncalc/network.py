@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from . import kinds  # noqa: F401  (registers the layer kinds)
 from .errors import CnnCalcError, Location
 from .expr import ExpressionError, evaluate
-from . import kinds  # noqa: F401  (registers the layer kinds)
-from .layers import REGISTRY, suggest
+from .registry import REGISTRY, suggest
 from .source import Mapping, Sequence
 
 INPUT = -1  # producer index of the network input

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 from .errors import UsageError
-from .layers import MAX_SIZE
-from .symbolic import Sym, is_symbol_name, symbol
+from .registry import MAX_SIZE
+from .symbolic.algebra import Sym, is_symbol_name, symbol
 
 
 def parse_input_option(text: str) -> tuple:

@@ -7,15 +7,15 @@ Returns plain frozen data; rendering is elsewhere.
 
 from __future__ import annotations
 
-from typing import NamedTuple
 from math import prod
+from typing import NamedTuple
 
-from .bulk import collector_paused
 from .errors import CnnCalcError, UsageError
-from .layers import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
+from .gcpause import collector_paused
 from .network import INPUT, Group, Network
-from .recording import Recorded, active_collector, collecting
-from .symbolic import Sym, evaluate, is_symbolic
+from .registry import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
+from .symbolic.algebra import Sym, evaluate, is_symbolic
+from .symbolic.recording import Recorded, active_collector, collecting
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 

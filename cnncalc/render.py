@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .layers import format_shape
 from .propagate import Report
-from .symbolic import is_symbolic
+from .registry import format_shape
+from .symbolic.algebra import is_symbolic
 from .units import grouped, human, is_zero
 
 FIGURES = {

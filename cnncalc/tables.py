@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 import io
 
-from .layers import format_shape
 from .propagate import Report
+from .registry import format_shape
 from .render import FIGURES, HEADERS, rows
 from .units import grouped, is_zero
 

@@ -11,9 +11,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from cnncalc import reports
-from cnncalc.budget import parse_quantity
-from cnncalc.checking import FileResult
+from cnncalc.ci import formats
+from cnncalc.ci.budget import parse_quantity
+from cnncalc.ci.check import FileResult
 from cnncalc.errors import CnnCalcError, Location
 
 ARCHITECTURES = Path(__file__).parent.parent / "architectures"
@@ -239,13 +239,13 @@ def _failing(message: str, location=None, layer=None) -> FileResult:
 
 def test_github_annotations_escape_data_and_properties():
     result = _failing("50% off\r\nnext line", Location("a,b:c%.yaml", 3, 7), "block.conv")
-    lines = reports.github([result]).splitlines()
+    lines = formats.github([result]).splitlines()
     assert lines[0] == ("::error file=a%2Cb%3Ac%25.yaml,line=3,col=7,title=cnncalc check::"
                         "50%25 off\\r\\nnext line [block.conv]")
 
 
 def test_github_annotation_without_a_line_names_the_file():
-    assert reports.github([_failing("too big")]).splitlines()[0] == "::error file=net.yaml,title=cnncalc check::too big"
+    assert formats.github([_failing("too big")]).splitlines()[0] == "::error file=net.yaml,title=cnncalc check::too big"
 
 
 def test_github_format_from_the_cli(cli, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cnncalc.diff import compare
+from cnncalc.ci.diff import compare
 from cnncalc.load import parse_network
 from cnncalc.propagate import propagate
 

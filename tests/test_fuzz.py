@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from cnncalc.errors import CnnCalcError
 from cnncalc.expr import ExpressionError, evaluate
-from cnncalc.layers import REGISTRY
 from cnncalc.load import parse_network
 from cnncalc.propagate import propagate
+from cnncalc.registry import REGISTRY
 
 ARCHITECTURES = Path(__file__).parent.parent / "architectures"
 SOURCES = {name: (ARCHITECTURES / f"{name}.yaml").read_text(encoding="utf-8")

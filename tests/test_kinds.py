@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cnncalc.layers import REGISTRY
 from cnncalc.load import parse_network
 from cnncalc.propagate import propagate
+from cnncalc.registry import REGISTRY
 
 
 def one_layer(layer: str, input_shape: list) -> object:

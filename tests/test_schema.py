@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnncalc.layers import REGISTRY
+from cnncalc.ci.schema import schema
 from cnncalc.network import STRUCTURES
-from cnncalc.schema import schema
+from cnncalc.registry import REGISTRY
 
 ARCHITECTURES = sorted((Path(__file__).parent.parent / "architectures").glob("*.yaml"))
 

@@ -5,18 +5,28 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cnncalc import sizes
+from cnncalc import formulas
 from cnncalc.errors import CnnCalcError
 from cnncalc.load import load, parse_network
 from cnncalc.options import parse_input_option
-from cnncalc.propagate import propagate
-from cnncalc.symbolic import Condition, UndecidedError
-from cnncalc.recording import collecting, require
-from cnncalc.symbolic import evaluate, exact_gcd, symbol
-from cnncalc.propagate import at_resolutions, evaluate_report, propagate_symbolic
-from cnncalc.solve import analyse
+from cnncalc.propagate import (
+    at_resolutions,
+    evaluate_report,
+    propagate,
+    propagate_symbolic,
+)
+from cnncalc.symbolic.algebra import (
+    Condition,
+    UndecidedError,
+    evaluate,
+    exact_gcd,
+    symbol,
+)
+from cnncalc.symbolic.recording import collecting, require
+from cnncalc.symbolic.solve import analyse
 
 H, W = symbol("H"), symbol("W")
 
@@ -235,7 +245,7 @@ def test_exact_sizes_drop_no_pixels(layers):
             ceil = spec["ceil_mode"] and spec["kind"] != "conv"
             if not ceil and s > 1 and (size + 2 * p - span) % s:
                 drops = True
-            size = sizes.window_output_size(size, k, s, (p, p), d, ceil)
+            size = formulas.window_output_size(size, k, s, (p, p), d, ceil)
         assert (x in exact) == (not drops)
 
 

@@ -14,9 +14,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnncalc.layers import REGISTRY, Operand, bind
+from cnncalc.formulas import (
+    same_padding,  # the oracle may share the formula: it checks values, not shapes
+)
 from cnncalc.network import INPUT, Network
-from cnncalc.sizes import same_padding  # the oracle may share the formula: it checks values, not shapes
+from cnncalc.registry import REGISTRY, Operand, bind
 
 
 def _pairs(padding, spatial, kernel, stride, dilation):

@@ -13,9 +13,9 @@ import numpy as np
 
 from ..atomic import check_target, write_atomic
 from ..errors import CnnCalcError, UsageError
-from ..layers import format_shape
 from ..network import Network
 from ..propagate import Report
+from ..registry import format_shape
 from . import weights as weight_files
 from .execute import forward
 from .memory import DEFAULT_LIMIT, Estimate, estimate, human_bytes, parse_size

@@ -17,8 +17,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import CnnCalcError
-from ..layers import REGISTRY, Operand, bind
 from ..network import INPUT, Network, Node
+from ..registry import REGISTRY, Operand, bind
 from . import kernels as K
 from .memory import last_uses
 

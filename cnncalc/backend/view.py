@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from ..layers import format_shape
+from ..registry import format_shape
 from ..units import grouped, human
 from .memory import human_bytes
 from .weights import ExpectedWeight

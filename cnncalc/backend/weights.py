@@ -12,8 +12,8 @@ from math import prod, sqrt
 from pathlib import Path
 
 from ..errors import CnnCalcError, UsageError
-from ..layers import format_shape, suggest
 from ..propagate import Report
+from ..registry import format_shape, suggest
 
 #: PyTorch's batch-norm counter: present in every state_dict, meaningless at inference, so tolerated in a file.
 IGNORED_SUFFIX = ".num_batches_tracked"

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cnncalc.backend import kernels, reference
+from cnncalc.backend import kernels
+
+from . import reference
 
 # Small examples and no deadline: the references loop in Python and their speed varies.
 EXAMPLES = settings(max_examples=60, deadline=None)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from cnncalc.layers import REGISTRY
+from cnncalc.registry import REGISTRY
 
 
 def test_run_table_lists_both_shapes_per_layer(cli):

@@ -7,8 +7,8 @@ location; the propagator adds the layer and the place in the file.
 
 from __future__ import annotations
 
-from .recording import note, require
-from .symbolic import exact_gcd
+from .symbolic.algebra import exact_gcd
+from .symbolic.recording import note, require
 
 
 def ceil_div(a: int, b: int) -> int:

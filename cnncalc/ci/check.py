@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from ..errors import CnnCalcError, UsageError
+from ..registry import format_shape
+from ..units import human
 from .budget import Limit, violations
-from .errors import CnnCalcError, UsageError
-from .layers import format_shape
-from .units import human
 
 ExtraCheck = Callable[..., "str | None"]
 SUFFIXES = (".yaml", ".yml")
@@ -90,7 +90,7 @@ def expand_targets(targets: Iterable[str]) -> list[tuple[str, UsageError | None]
 
 def _is_library(target: str) -> bool:
     """A '_' file of blocks only; anything unreadable is checked as a network, which reports it."""
-    from .source import Mapping, parse_yaml, read_file
+    from ..source import Mapping, parse_yaml, read_file
 
     path = Path(target)
     if not path.name.startswith("_") or path.suffix not in SUFFIXES or not path.is_file():
@@ -110,8 +110,8 @@ def _summary(report) -> dict:
 
 def check_target(target: str, options: CheckOptions, extra_checks: Sequence[ExtraCheck] = ()) -> FileResult:
     """Check one file or built-in name; every error is collected in the result, none is raised."""
-    from .load import load, load_library
-    from .propagate import propagate
+    from ..load import load, load_library
+    from ..propagate import propagate
 
     start = time.perf_counter()
     result = FileResult(target)

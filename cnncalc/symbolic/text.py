@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .network import Network
+from ..network import Network
 from .recording import Recorded
 from .solve import RULES, SizeSet, analyse, describe
 

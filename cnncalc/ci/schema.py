@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import budget, kinds  # noqa: F401  (kinds registers the layer kinds)
-from .layers import COMMON_KEYS, MAX_SIZE, REGISTRY, Arg, LayerKind
-from .load import BLOCK_KEYS
-from .network import BRANCHES_KEYS, STRUCTURE_KEYS, TOP_KEYS
+from .. import kinds  # noqa: F401  (kinds registers the layer kinds)
+from ..load import BLOCK_KEYS
+from ..network import BRANCHES_KEYS, STRUCTURE_KEYS, TOP_KEYS
+from ..registry import COMMON_KEYS, MAX_SIZE, REGISTRY, Arg, LayerKind
+from . import budget
 
 SCHEMA_ID = "https://cnncalc.invalid/description.schema.json"
 EXPRESSION = {"type": "string", "description": "an expression of block arguments and repeat variables"}

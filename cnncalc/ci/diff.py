@@ -9,9 +9,9 @@ import difflib
 import json
 from dataclasses import dataclass
 
-from .layers import format_shape
-from .propagate import LayerResult, Report
-from .units import grouped, human
+from ..propagate import LayerResult, Report
+from ..registry import format_shape
+from ..units import grouped, human
 
 TOTALS = ("params", "buffers", "macs", "flops", "activation_bytes", "param_bytes")
 TOTAL_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .errors import CnnCalcError, Location, UsageError
-from .layers import format_shape, suggest
-from .units import grouped, human
+from ..errors import CnnCalcError, Location, UsageError
+from ..registry import format_shape, suggest
+from ..units import grouped, human
 
 #: The figures a limit may be set on, and whether they are plain counts or bytes.
 FIGURES = {
@@ -91,7 +91,7 @@ def _text(value: Any) -> str:
 
 def parse_expectations(value: Any, location: Location) -> Expectations:
     """Check the ``expect:`` mapping of a description; every mistake points at its key or value."""
-    from .source import Mapping
+    from ..source import Mapping
 
     if not isinstance(value, Mapping):
         raise CnnCalcError("expect must be a mapping like {params: {max: 25M}, output: [1000]}", location)

@@ -10,8 +10,8 @@ import re
 from typing import Sequence
 from xml.etree import ElementTree
 
-from .checking import FileResult
-from .errors import CnnCalcError, UsageError, one_line
+from ..errors import CnnCalcError, UsageError, one_line
+from .check import FileResult
 
 FORMATS = ("text", "json", "github", "junit")
 

@@ -138,7 +138,9 @@ class Arg(NamedTuple):
 
     def _convert_scale(self, value: Any, rank: int, names: dict[str, Any]) -> tuple:
         """Scales as exact fractions (1.5 is 3/2), so that floor(in * scale) is exact."""
-        from fractions import Fraction  # only networks with upsampling need it: start-up time
+        from fractions import (
+            Fraction,  # only networks with upsampling need it: start-up time
+        )
 
         scales = []
         for item in self._per_dim(value, rank, names):

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator, NamedTuple
 
-from .errors import CnnCalcError, Location
-from .symbolic import Condition
+from ..errors import CnnCalcError, Location
+from .algebra import Condition
 
 
 class Recorded(NamedTuple):

@@ -24,8 +24,8 @@ import re
 from math import gcd
 from typing import Union
 
+from ..errors import CnnCalcError
 from .decide import decide
-from .errors import CnnCalcError
 
 SYMBOL_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = ("floor", "ceil", "k", "true", "false", "True", "False")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from cnncalc import sizes
+from cnncalc import formulas
 from cnncalc.errors import CnnCalcError
 
 
@@ -46,8 +46,8 @@ CASES = [
 
 @pytest.mark.parametrize("n,k,s,p,d,floor_out,ceil_out", CASES)
 def test_window_output_size_table(n, k, s, p, d, floor_out, ceil_out):
-    assert sizes.window_output_size(n, k, s, (p, p), d) == floor_out == torch_conv_formula(n, k, s, p, d)
-    assert sizes.window_output_size(n, k, s, (p, p), d, ceil_mode=True) == ceil_out
+    assert formulas.window_output_size(n, k, s, (p, p), d) == floor_out == torch_conv_formula(n, k, s, p, d)
+    assert formulas.window_output_size(n, k, s, (p, p), d, ceil_mode=True) == ceil_out
     assert ceil_out == torch_pool_ceil_formula(n, k, s, p, d)
 
 
@@ -56,17 +56,17 @@ def test_window_output_size_table(n, k, s, p, d, floor_out, ceil_out):
 def test_window_output_size_matches_documented_formulas(n, k, s, p, d):
     if d * (k - 1) + 1 > n + 2 * p:
         with pytest.raises(CnnCalcError, match="larger than the padded input"):
-            sizes.window_output_size(n, k, s, (p, p), d)
+            formulas.window_output_size(n, k, s, (p, p), d)
         return
-    assert sizes.window_output_size(n, k, s, (p, p), d) == torch_conv_formula(n, k, s, p, d)
-    assert sizes.window_output_size(n, k, s, (p, p), d, True) == torch_pool_ceil_formula(n, k, s, p, d)
+    assert formulas.window_output_size(n, k, s, (p, p), d) == torch_conv_formula(n, k, s, p, d)
+    assert formulas.window_output_size(n, k, s, (p, p), d, True) == torch_pool_ceil_formula(n, k, s, p, d)
 
 
 def test_asymmetric_padding_counts_both_sides():
-    assert sizes.window_output_size(10, 3, 2, (0, 1)) == 5
-    assert sizes.window_output_size(10, 3, 2, (1, 0)) == 5
-    assert sizes.window_output_size(10, 3, 2, (1, 1)) == 5
-    assert sizes.window_output_size(11, 3, 2, (0, 0)) == 5
+    assert formulas.window_output_size(10, 3, 2, (0, 1)) == 5
+    assert formulas.window_output_size(10, 3, 2, (1, 0)) == 5
+    assert formulas.window_output_size(10, 3, 2, (1, 1)) == 5
+    assert formulas.window_output_size(11, 3, 2, (0, 0)) == 5
 
 
 @pytest.mark.parametrize("n,k,s,d,expected", [
@@ -74,9 +74,9 @@ def test_asymmetric_padding_counts_both_sides():
     (7, 7, 1, 1, (3, 3)), (10, 3, 1, 2, (2, 2)), (5, 1, 2, 1, (0, 0)), (3, 5, 4, 1, (1, 1)),
 ])
 def test_same_padding_gives_ceil_of_in_over_stride(n, k, s, d, expected):
-    padding = sizes.same_padding(n, k, s, d)
+    padding = formulas.same_padding(n, k, s, d)
     assert padding == expected
-    assert sizes.window_output_size(n, k, s, padding, d) == math.ceil(n / s)
+    assert formulas.window_output_size(n, k, s, padding, d) == math.ceil(n / s)
 
 
 # in, kernel, stride, pad, dilation, output_padding, expected (PyTorch ConvTranspose2d docs formula)
@@ -87,24 +87,24 @@ TRANSPOSED = [
 
 @pytest.mark.parametrize("n,k,s,p,d,op,expected", TRANSPOSED)
 def test_transposed_output_size(n, k, s, p, d, op, expected):
-    assert sizes.transposed_output_size(n, k, s, (p, p), d, op) == expected
+    assert formulas.transposed_output_size(n, k, s, (p, p), d, op) == expected
     assert expected == (n - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
 def test_transposed_output_below_one_is_an_error():
     with pytest.raises(CnnCalcError, match="output size -1 is below 1"):
-        sizes.transposed_output_size(1, 1, 1, (1, 1))
+        formulas.transposed_output_size(1, 1, 1, (1, 1))
 
 
 def test_kernel_larger_than_padded_input_names_both():
     with pytest.raises(CnnCalcError, match=r"kernel 5 \(dilated to 9\) is larger than the padded input 6"):
-        sizes.window_output_size(4, 5, 1, (1, 1), 2)
+        formulas.window_output_size(4, 5, 1, (1, 1), 2)
 
 
 @pytest.mark.parametrize("n,m", [(7, 7), (13, 6), (10, 3), (5, 7), (224, 1), (6, 4)])
 def test_adaptive_window_total_matches_explicit_windows(n, m):
     windows = [(math.floor(i * n / m), math.ceil((i + 1) * n / m)) for i in range(m)]
-    assert sizes.adaptive_window_total(n, m) == sum(end - start for start, end in windows)
+    assert formulas.adaptive_window_total(n, m) == sum(end - start for start, end in windows)
 
 
 @pytest.mark.parametrize("n,k,s,p,d,floor_out,ceil_out", CASES)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import lcm
 
+from ..errors import CnnCalcError, UsageError
+from ..network import Network
+from ..propagate import propagate_symbolic, symbols_of
+from .algebra import Sym, evaluate, is_symbolic, symbol
 from .decide import period
-from .errors import CnnCalcError, UsageError
-from .network import Network
-from .propagate import propagate_symbolic, symbols_of
 from .recording import Recorded
-from .symbolic import Sym, evaluate, is_symbolic, symbol
 
 MODULUS_LIMIT = 1 << 16
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
