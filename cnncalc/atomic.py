@@ -11,7 +11,7 @@ from typing import BinaryIO, Callable
 from .errors import UsageError
 
 
-def check_target(path: str, failure: str = "") -> Path:
+def check_writable(path: str, failure: str = "") -> Path:
     """The folder a file will be written into: it must exist, and ``path`` must not be a directory. Callers that
     do long work first (``run --save-output``) check before it; ``write_atomic`` checks again."""
     target = Path(path)
@@ -32,7 +32,7 @@ def write_atomic(path: str, content: str | Callable[[BinaryIO], None], failure: 
     starts with ``failure`` (by default 'cannot write --output PATH').
     """
     failure = failure or f"cannot write --output {path}"
-    target, folder = Path(path), check_target(path, failure)
+    target, folder = Path(path), check_writable(path, failure)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as error:

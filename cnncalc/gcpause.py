@@ -8,7 +8,7 @@ from typing import Iterator
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a network is expanded or propagated.
 
     A 100,000-layer network allocates millions of objects that form no cycles; each automatic collection scans

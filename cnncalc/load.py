@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CnnCalcError, Location, UsageError
-from .gcpause import collector_paused
+from .gcpause import gc_paused
 from .network import (
     INPUT,
     STRUCTURES,
@@ -101,7 +101,7 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
 
         expect = parse_expectations(document["expect"], document.location_of("expect"))
     expander = Expander(file, blocks)
-    with collector_paused():
+    with gc_paused():
         expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
     if not expander.nodes:
         raise CnnCalcError("the network has no layers", document.location_of("layers"))

@@ -11,7 +11,7 @@ from math import prod
 from typing import NamedTuple
 
 from .errors import CnnCalcError, UsageError
-from .gcpause import collector_paused
+from .gcpause import gc_paused
 from .network import INPUT, Group, Network
 from .registry import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
 from .symbolic.algebra import Sym, evaluate, is_symbolic
@@ -62,7 +62,7 @@ class Report(NamedTuple):
 
 def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
     """Compute every layer's output shape, weights and counts; the first broken rule raises CnnCalcError."""
-    with collector_paused():
+    with gc_paused():
         return _propagate(network, batch, dtype)
 
 

@@ -12,7 +12,8 @@ from .registry import format_shape
 from .symbolic.algebra import is_symbolic
 from .units import grouped, human, is_zero
 
-FIGURES = {
+#: The columns each table command shows, after the layer name and kind.
+COLUMNS = {
     "shapes": ("output",),
     "params": ("output", "params", "buffers"),
     "flops": ("output", "macs", "flops"),
@@ -106,7 +107,7 @@ def table(report: Report, figure: str, max_depth: int | None = None, color: bool
     Plain string formatting rather than a rich Table: ResNet-152's 600 rows render in milliseconds, not a second.
     With ``color``, headers, group rows and totals are bold and kinds cyan (ANSI).
     """
-    columns = FIGURES[figure][1:]
+    columns = COLUMNS[figure][1:]
     totals = report.totals
     header = ["Layer", "Kind", "Output", *(HEADERS[column] for column in columns)]
     footer = ["Total", "", format_shape(report.output), *(grouped(getattr(totals, column)) for column in columns)]

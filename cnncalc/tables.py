@@ -10,12 +10,12 @@ import io
 
 from .propagate import Report
 from .registry import format_shape
-from .render import FIGURES, HEADERS, rows
+from .render import COLUMNS, HEADERS, rows
 from .units import grouped, is_zero
 
 
 def _columns(figure: str) -> tuple[str, ...]:
-    return FIGURES[figure][1:]
+    return COLUMNS[figure][1:]
 
 
 def _cell(text: str) -> str:

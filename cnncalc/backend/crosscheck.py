@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..atomic import check_target, write_atomic
+from ..atomic import check_writable, write_atomic
 from ..errors import CnnCalcError, UsageError
 from ..network import Network
 from ..propagate import Report
@@ -117,7 +117,7 @@ def run(network: Network, report: Report, *, seed: int = 0, weights_file: str | 
         raise UsageError(f"the NumPy backend runs float32 or float64, received {dtype}")
     limit = parse_size(max_memory) if isinstance(max_memory, str) else max_memory
     if save_to is not None:
-        check_target(save_to, _save_failure(save_to))  # before the run, not after it
+        check_writable(save_to, _save_failure(save_to))  # before the run, not after it
     peak = check_memory(report, dtype, limit)
     x = make_input(report, seed, dtype, input_file)
     if weights_file is None:

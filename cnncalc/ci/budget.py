@@ -24,7 +24,7 @@ from ..registry import format_shape, suggest
 from ..units import grouped, human
 
 #: The figures a limit may be set on, and whether they are plain counts or bytes.
-FIGURES = {
+BUDGET_UNITS = {
     "params": "count",
     "buffers": "count",
     "macs": "count",
@@ -33,7 +33,7 @@ FIGURES = {
     "activation_bytes": "bytes",
     "param_bytes": "bytes",
 }
-EXPECT_KEYS = ("output", *FIGURES)
+EXPECT_KEYS = ("output", *BUDGET_UNITS)
 BOUNDS = ("min", "max")
 
 COUNT_UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
@@ -126,7 +126,7 @@ def _expected_shape(value: Any, location: Location) -> tuple:
 
 def _limit(figure: str, bound: str, amount: Any, location: Location) -> Limit:
     try:
-        value = parse_quantity(amount, FIGURES[figure])
+        value = parse_quantity(amount, BUDGET_UNITS[figure])
     except ValueError as error:
         raise CnnCalcError(f"expect {figure} {bound}: must be {error}, received {amount!r}", location) from None
     return Limit(figure, bound, value, _text(amount), location)
@@ -141,7 +141,7 @@ def option_limits(options: dict[str, Any]) -> list[Limit]:
         bound, figure = option.lstrip("-").split("-", 1)
         figure = figure.replace("-", "_")
         try:
-            value = parse_quantity(text, FIGURES[figure])
+            value = parse_quantity(text, BUDGET_UNITS[figure])
         except ValueError as error:
             raise UsageError(f"{option} must be {error}, received '{text}'") from None
         limits.append(Limit(figure, bound, value, text, None, option))
@@ -165,7 +165,7 @@ def violations(report, expectations: Expectations | None, extra: list[Limit] = (
 
 
 def _message(limit: Limit, actual: int) -> str:
-    unit = "B" if FIGURES[limit.figure] == "bytes" else ""
+    unit = "B" if BUDGET_UNITS[limit.figure] == "bytes" else ""
     exact = Fraction(limit.value)
     amount = f"{exact.numerator:,}" if exact.denominator == 1 else f"{float(exact):,.1f}"
     setting = f"{limit.text} = {amount}" if limit.text.replace(",", "") != amount.replace(",", "") else amount

@@ -113,7 +113,7 @@ def _expect() -> dict:
     properties: dict[str, Any] = {"output": {"type": "array", "minItems": 1,
                                              "items": {"type": "integer", "minimum": 1},
                                              "description": "output shape per sample, without the batch"}}
-    for figure, unit in budget.FIGURES.items():
+    for figure, unit in budget.BUDGET_UNITS.items():
         amount = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
                   "description": budget.UNIT_HELP[unit]}
         properties[figure] = {"anyOf": [amount, {"type": "object", "minProperties": 1, "additionalProperties": False,
