@@ -336,18 +336,6 @@ def test_output_onto_a_directory_is_a_usage_error(cli, tmp_path):
 
 
 # -- markdown and csv tables -----------------------------------------------------------------------------------
-def test_csv_rows_sum_to_the_totals(cli):
-    import csv
-    import io
-
-    rows = list(csv.DictReader(io.StringIO(cli("params", "resnet18", "--format", "csv").stdout)))
-    totals = json.loads(cli("params", "resnet18", "--format", "json").stdout)["totals"]
-    layers = [row for row in rows if row["group"] == "0"]
-    assert sum(int(row["params"]) for row in layers) == totals["params"]
-    assert sum(int(row["buffers"]) for row in layers) == totals["buffers"]
-    assert rows[0].keys() == {"path", "depth", "kind", "group", "output", "params", "buffers"}
-
-
 def test_markdown_table(cli):
     lines = cli("flops", "lenet5", "--format", "markdown").stdout.splitlines()
     assert lines[0] == "**lenet5**  input 1x1x32x32 (float32)"

@@ -37,8 +37,6 @@ def test_json_is_the_same_document_for_all_three(cli, command):
     assert document["input"] == [2, 3, 224, 224] and document["output"] == [2, 1000]
     layers = document["layers"]
     assert {"path", "kind", "output", "params", "macs", "flops"} <= set(layers[0])
-    for field in ("params", "buffers", "macs", "flops", "activations"):
-        assert sum(layer[field] for layer in layers) == document["totals"][field]
     assert document["totals"]["params"] == 11_689_512
     assert document["totals"]["macs"] == 2 * 1_814_073_344
     assert document["totals"]["param_bytes"] == 4 * 11_689_512
