@@ -294,8 +294,7 @@ def test_output_file_holds_what_stdout_would(cli, tmp_path, command):
     written = cli(*command, "--output", str(target))
     assert written.exit_code == printed.exit_code == 0
     assert written.stdout == ""
-    if command[0] != "shapes":  # the rich table is laid out for the terminal's width
-        assert target.read_text(encoding="utf-8") == printed.stdout
+    assert target.read_text(encoding="utf-8") == printed.stdout
     assert [path.name for path in tmp_path.iterdir()] == ["out.txt"]
 
 
