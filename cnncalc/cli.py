@@ -65,6 +65,36 @@ def _dumps(data) -> str:
     return json.dumps(data, indent=1, default=str)
 
 
+def _version() -> str:
+    """The installed distribution's version; from a source tree that is not installed, its pyproject.toml's.
+    importlib.metadata is imported only when --version is asked for (start-up time)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cnncalc")
+    except PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        try:
+            with open(Path(__file__).parent.parent / "pyproject.toml", "rb") as file:
+                return tomllib.load(file)["project"]["version"] + " (not installed)"
+        except (OSError, ValueError, KeyError):
+            return "unknown (not installed)"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"cnncalc {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                          help="Print cnncalc's version and exit.")) -> None:
+    """The options before the command (typer's app callback; the app's help text stays the one given above)."""
+
+
 def _fail(error: CnnCalcError) -> None:
     typer.echo(str(error), err=True)
     raise typer.Exit(2 if isinstance(error, UsageError) else 1)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +52,31 @@ def test_depth_collapses_groups_to_subtotals(cli):
     assert set(rows) == {"layer1", "layer2", "layer3", "layer4"}
     assert rows["layer3"][3] == "8,015,314,944"  # the reference's layer3 MACs
     assert not any(line and line[0] in ("0", "conv1") and len(line) > 1 and line[1] == "bottleneck" for line in lines)
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert re.fullmatch(r"cnncalc \S+\n", result.stdout), result.stdout
+
+
+def test_version_is_the_installed_distributions(cli, monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: {"cnncalc": "9.8.7"}[name])
+    assert cli("--version").stdout == "cnncalc 9.8.7\n"
+
+
+def test_version_from_a_source_tree_that_is_not_installed(cli, monkeypatch):
+    import importlib.metadata
+    import tomllib
+
+    def not_installed(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert cli("--version").stdout == f"cnncalc {project['version']} (not installed)\n"
 
 
 def test_input_override(cli):
@@ -110,6 +137,7 @@ STATIC = textwrap.dedent("""
     except SystemExit as exit:
         assert not exit.code, exit.code
     assert "numpy" not in sys.modules, "numpy was imported"
+    assert "importlib.metadata" not in sys.modules, "importlib.metadata was imported (only --version needs it)"
 """)
 
 
