@@ -1,6 +1,7 @@
 """The command line. The only module that prints errors and chooses exit codes.
 
-Exit codes: 0 ok, 1 invalid network, 2 usage error (unknown option, missing file), 3 internal error.
+Exit codes: 0 ok, 1 invalid network, 2 usage error (unknown option, missing file), 3 internal error (one line;
+CNNCALC_DEBUG=1 prints its traceback too).
 """
 
 # No 'from __future__ import annotations' here: typer would evaluate every annotation string of every command at
@@ -388,7 +389,8 @@ def list_networks() -> None:
 
 
 def main() -> None:
-    """Console entry point: run the app; an unexpected failure is reported in one line, not a traceback."""
+    """Console entry point: run the app; an unexpected failure is reported in one line, not a traceback (with
+    CNNCALC_DEBUG=1, the traceback first)."""
     try:
         app()
     except (KeyboardInterrupt, BrokenPipeError):
@@ -396,6 +398,10 @@ def main() -> None:
     except RecursionError:
         typer.echo("error: the description nests too deeply to process", err=True)
         sys.exit(1)
-    except Exception as error:  # a bug in cnncalc: say so in one line, never a traceback
+    except Exception as error:  # a bug in cnncalc: say so in one line; the traceback only for who debugs it
+        if os.environ.get("CNNCALC_DEBUG", "") not in ("", "0"):
+            import traceback
+
+            traceback.print_exc()
         typer.echo(f"internal error: {type(error).__name__}: {error} (please report this)", err=True)
         sys.exit(3)

@@ -79,6 +79,43 @@ def test_version_from_a_source_tree_that_is_not_installed(cli, monkeypatch):
     assert cli("--version").stdout == f"cnncalc {project['version']} (not installed)\n"
 
 
+def internal_error(monkeypatch, capsys, debug: str | None) -> tuple[int, str]:
+    """Run ``cnncalc params lenet5`` through the console entry point with a bug planted in the renderer."""
+    from cnncalc import cli, render
+
+    def broken_table(*args, **kwargs):
+        raise RuntimeError("planted bug")
+
+    monkeypatch.setattr(render, "table", broken_table)
+    monkeypatch.setattr(sys, "argv", ["cnncalc", "params", "lenet5"])
+    if debug is None:
+        monkeypatch.delenv("CNNCALC_DEBUG", raising=False)
+    else:
+        monkeypatch.setenv("CNNCALC_DEBUG", debug)
+    with pytest.raises(SystemExit) as exit:
+        cli.main()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return exit.value.code, captured.err
+
+
+LINE = "internal error: RuntimeError: planted bug (please report this)"
+
+
+@pytest.mark.parametrize("debug", [None, "", "0"])
+def test_internal_error_is_one_line_and_exit_3(monkeypatch, capsys, debug):
+    assert internal_error(monkeypatch, capsys, debug) == (3, LINE + "\n")
+
+
+def test_cnncalc_debug_shows_the_traceback_of_an_internal_error(monkeypatch, capsys):
+    code, err = internal_error(monkeypatch, capsys, "1")
+    assert code == 3
+    lines = err.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert "in broken_table" in err and "RuntimeError: planted bug" in lines[-2]
+    assert lines[-1] == LINE
+
+
 def test_input_override(cli):
     document = json.loads(cli("shapes", "alexnet", "--input", "3x224x224", "--format", "json").stdout)
     assert document["layers"][0]["output"] == [1, 96, 54, 54]
