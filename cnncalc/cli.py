@@ -9,7 +9,7 @@ CNNCALC_DEBUG=1 prints its traceback too).
 import os
 import sys
 from enum import Enum
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 import typer
 
@@ -96,7 +96,8 @@ def _options(version: bool = typer.Option(False, "--version", callback=_print_ve
     """The options before the command (typer's app callback; the app's help text stays the one given above)."""
 
 
-def _fail(error: CnnCalcError) -> None:
+def _fail(error: CnnCalcError) -> NoReturn:
+    """Print the error in its one line and exit: 2 for a usage error, 1 for an invalid network."""
     typer.echo(str(error), err=True)
     raise typer.Exit(2 if isinstance(error, UsageError) else 1)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cnncalc.errors import CnnCalcError, UsageError
+
 
 @pytest.mark.parametrize("args,name", [
     (("params", "alexnet"), "params_alexnet.txt"),
@@ -148,6 +150,18 @@ def test_usage_errors_exit_2(cli, args, message):
 def test_unknown_option_exits_2(cli):
     assert cli("params", "alexnet", "--frobnicate").exit_code == 2
     assert cli("params", "alexnet", "--batch", "0").exit_code == 2
+
+
+@pytest.mark.parametrize("error,code", [(UsageError("bad option"), 2), (CnnCalcError("bad network"), 1)])
+def test_fail_always_exits(capsys, error, code):
+    from typer import Exit
+
+    from cnncalc.cli import _fail
+
+    with pytest.raises(Exit) as exit:
+        _fail(error)
+    assert exit.value.exit_code == code
+    assert capsys.readouterr().err == f"{error}\n"
 
 
 def test_directory_instead_of_file(cli, tmp_path):
