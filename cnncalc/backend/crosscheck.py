@@ -18,7 +18,7 @@ from ..propagate import Report
 from ..registry import format_shape
 from . import weights as weight_files
 from .execute import forward
-from .memory import DEFAULT_LIMIT, Estimate, estimate, human_bytes, parse_size
+from .memory import DEFAULT_LIMIT, Estimate, estimate, human_bytes, memory_limit
 
 RUN_DTYPES = ("float32", "float64")
 
@@ -115,7 +115,7 @@ def run(network: Network, report: Report, *, seed: int = 0, weights_file: str | 
     """
     if dtype not in RUN_DTYPES:
         raise UsageError(f"the NumPy backend runs float32 or float64, received {dtype}")
-    limit = parse_size(max_memory) if isinstance(max_memory, str) else max_memory
+    limit = memory_limit(max_memory) if isinstance(max_memory, str) else max_memory
     if save_to is not None:
         check_writable(save_to, _save_failure(save_to))  # before the run, not after it
     peak = check_memory(report, dtype, limit)

@@ -6,30 +6,23 @@ is refused before the first array exists.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from math import prod
 
 from ..errors import UsageError
 from ..network import INPUT
 from ..propagate import DTYPE_BYTES, LayerResult, Report
+from ..units import parse_quantity
 
 DEFAULT_LIMIT = "4GiB"
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
 
-
-def parse_size(text: str) -> int:
-    """``512MiB`` -> 536870912, ``2GB`` -> 2000000000, ``1000`` -> 1000 bytes."""
-    match = _SIZE.match(text.lower())
-    if not match or match.group(2) not in _UNITS:
-        raise UsageError(f"--max-memory must look like 512MiB, 4GiB or 2GB, received '{text}'")
-    size = int(float(match.group(1)) * _UNITS[match.group(2)])
-    if size < 1:
-        raise UsageError(f"--max-memory must be at least 1 byte, received '{text}'")
-    return size
+def memory_limit(text: str) -> int:
+    """The byte count of ``--max-memory``, read like every other size (units.parse_quantity)."""
+    try:
+        return parse_quantity(text, "bytes", "--max-memory")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def human_bytes(size: int) -> str:

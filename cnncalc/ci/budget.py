@@ -3,25 +3,27 @@
 ```yaml
 expect:
   output: [1000]                 # the output shape per sample (without the batch)
-  params: {max: 25M}             # counts take k, M, G, T (steps of 1000)
+  params: {max: 25M}             # counts take k, M, G, T, P (steps of 1000)
   macs: {min: 1G, max: 4G}
-  activation_bytes: {max: 200MB} # bytes take kB, MB, GB, TB (1000) or KiB, MiB, GiB, TiB (1024)
+  activation_bytes: {max: 200MB} # bytes take kB, MB, GB, TB, PB (1000) or KiB, MiB, GiB, TiB, PiB (1024)
   flops: 3.6G                    # a bare value is an exact expectation
 ```
 
-A violation is a CnnCalcError giving the limit and the actual value, located at the value that set the limit.
+Amounts are read by ``units.parse_quantity``, as the ``--max-*`` options and ``run --max-memory`` are. A violation
+is a CnnCalcError giving the limit and the actual value, located at the value that set the limit.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from ..errors import CnnCalcError, Location, UsageError
 from ..registry import format_shape, suggest
-from ..units import grouped, human
+from ..units import (
+    UNIT_HELP as UNIT_HELP,  # re-exported: the schema describes an amount with it
+)
+from ..units import grouped, human, parse_quantity
 
 #: The figures a limit may be set on, and whether they are plain counts or bytes.
 BUDGET_UNITS = {
@@ -36,18 +38,6 @@ BUDGET_UNITS = {
 EXPECT_KEYS = ("output", *BUDGET_UNITS)
 BOUNDS = ("min", "max")
 
-COUNT_UNITS = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
-BYTE_UNITS = {
-    "": 1, "B": 1,
-    "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
-}
-UNIT_HELP = {
-    "count": "a count like 25M (k, M, G, T: steps of 1000)",
-    "bytes": "a size like 200MB (kB, MB, GB, TB: steps of 1000; KiB, MiB, GiB, TiB: steps of 1024)",
-}
-_QUANTITY = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
-
 
 @dataclass(frozen=True)
 class Limit:
@@ -55,7 +45,7 @@ class Limit:
 
     figure: str
     bound: str  # "min", "max" or "exact"
-    value: Fraction
+    value: int
     text: str
     location: Location | None = None
     source: str = "expect"
@@ -68,21 +58,6 @@ class Expectations:
     output: tuple | None = None
     output_location: Location | None = None
     limits: tuple[Limit, ...] = ()
-
-
-def parse_quantity(value: Any, unit: str) -> Fraction:
-    """``25M`` -> 25000000, ``200MB`` -> 200000000, ``1.5GiB`` -> 1610612736; ValueError with the accepted forms."""
-    units = COUNT_UNITS if unit == "count" else BYTE_UNITS
-    if isinstance(value, bool) or value is None:
-        raise ValueError(UNIT_HELP[unit])
-    if isinstance(value, (int, float)):
-        if value != value or value in (float("inf"), float("-inf")) or value < 0:
-            raise ValueError(UNIT_HELP[unit])
-        return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
-    match = _QUANTITY.match(str(value)) if isinstance(value, str) and len(value) < 40 else None
-    if not match or match.group(2) not in units:
-        raise ValueError(UNIT_HELP[unit])
-    return Fraction(match.group(1).replace("_", "").replace(",", "")) * units[match.group(2)]
 
 
 def _text(value: Any) -> str:
@@ -126,9 +101,9 @@ def _expected_shape(value: Any, location: Location) -> tuple:
 
 def _limit(figure: str, bound: str, amount: Any, location: Location) -> Limit:
     try:
-        value = parse_quantity(amount, BUDGET_UNITS[figure])
+        value = parse_quantity(amount, BUDGET_UNITS[figure], f"expect {figure} {bound}:")
     except ValueError as error:
-        raise CnnCalcError(f"expect {figure} {bound}: must be {error}, received {amount!r}", location) from None
+        raise CnnCalcError(str(error), location) from None
     return Limit(figure, bound, value, _text(amount), location)
 
 
@@ -141,9 +116,9 @@ def option_limits(options: dict[str, Any]) -> list[Limit]:
         bound, figure = option.lstrip("-").split("-", 1)
         figure = figure.replace("-", "_")
         try:
-            value = parse_quantity(text, BUDGET_UNITS[figure])
+            value = parse_quantity(text, BUDGET_UNITS[figure], option)
         except ValueError as error:
-            raise UsageError(f"{option} must be {error}, received '{text}'") from None
+            raise UsageError(str(error)) from None
         limits.append(Limit(figure, bound, value, text, None, option))
     return limits
 
@@ -166,8 +141,7 @@ def violations(report, expectations: Expectations | None, extra: list[Limit] = (
 
 def _message(limit: Limit, actual: int) -> str:
     unit = "B" if BUDGET_UNITS[limit.figure] == "bytes" else ""
-    exact = Fraction(limit.value)
-    amount = f"{exact.numerator:,}" if exact.denominator == 1 else f"{float(exact):,.1f}"
+    amount = grouped(limit.value)
     setting = f"{limit.text} = {amount}" if limit.text.replace(",", "") != amount.replace(",", "") else amount
     where = f" ({limit.source})" if limit.source != "expect" else ""
     relation = {"max": "is above the maximum", "min": "is below the minimum", "exact": "differs from the expected"}

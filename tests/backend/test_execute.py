@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cnncalc.backend import crosscheck, execute, memory, weights
-from cnncalc.errors import CnnCalcError, UsageError
+from cnncalc.errors import CnnCalcError
 from cnncalc.load import builtin_names, load
 from cnncalc.network import INPUT
 from cnncalc.propagate import propagate
@@ -128,18 +128,6 @@ def test_a_kernel_failure_names_the_layer(monkeypatch):
         crosscheck.run(network, propagate(network))
     assert caught.value.layer == "c5"
     assert "the linear kernel failed on input 1x400: weights do not fit" in str(caught.value)
-
-
-@pytest.mark.parametrize("text, size", [("512MiB", 512 * 2**20), ("4GiB", 4 * 2**30), ("2GB", 2 * 10**9),
-                                        ("1.5gib", 3 * 2**29), ("1000", 1000), ("64 KiB", 65536), ("7B", 7)])
-def test_memory_limits_accept_units(text, size):
-    assert memory.parse_size(text) == size
-
-
-@pytest.mark.parametrize("text", ["lots", "4 GiBs", "-1GB", "0", "GB"])
-def test_memory_limits_refuse_nonsense(text):
-    with pytest.raises(UsageError, match="--max-memory must"):
-        memory.parse_size(text)
 
 
 def test_memory_estimate_covers_weights_activations_and_im2col():

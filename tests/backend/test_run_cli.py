@@ -107,7 +107,8 @@ def test_memory_refusal(cli):
 def test_bad_memory_limit_is_a_usage_error(cli):
     result = cli("run", "lenet5", "--max-memory", "plenty")
     assert result.exit_code == 2
-    assert "--max-memory must look like 512MiB, 4GiB or 2GB, received 'plenty'" in result.stderr
+    assert "--max-memory must be a size in bytes like 200MB (kB, MB, GB, TB, PB: steps of 1000; KiB, MiB, GiB, TiB, " \
+           "PiB: steps of 1024), received 'plenty'" in result.stderr
 
 
 @pytest.fixture
