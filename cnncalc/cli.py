@@ -380,13 +380,13 @@ def list_networks() -> None:
     from .render import aligned
     from .units import grouped
 
-    body = []
+    rows = [["Name", "Input", "Params", "MACs", "Description"]]
     for name in builtin_names():
         network = load(name)
         report = propagate(network)
-        body.append(([name, "x".join(map(str, network.input)), grouped(report.totals.params),
-                      grouped(report.totals.macs), network.description.split(". ")[0].split(" (")[0]], False))
-    typer.echo(aligned(["Name", "Input", "Params", "MACs", "Description"], body, justify="lrrrl"), nl=False)
+        rows.append([name, "x".join(map(str, network.input)), grouped(report.totals.params),
+                     grouped(report.totals.macs), network.description.split(". ")[0].split(" (")[0]])
+    typer.echo("\n".join(aligned(rows, "lrrrl")))
 
 
 def main() -> None:

@@ -123,41 +123,64 @@ def table(report: Report, figure: str, max_depth: int | None = None, color: bool
             cells.append("" if is_zero(getattr(row, columns[0])) else _share(getattr(row, columns[0]), main_total))
         body.append((cells, row.is_group))
     title = f"{report.name}  input {format_shape(report.input)}  ({report.dtype})"
-    return title + "\n" + aligned(header, body, footer, "ll" + "r" * (len(header) - 2), color)
+    return title + "\n" + _table_text(header, body, footer, "ll" + "r" * (len(header) - 2), color)
 
 
-def aligned(header: list[str], body: list[tuple[list[str], bool]], footer: list[str] | None = None,
-            justify: str = "", color: bool = False) -> str:
-    """Columns padded to their widest cell, two spaces apart, each flush left or right as ``justify`` says
-    (``"llrr"``; left where it says nothing). ``body`` rows are (cells, bold); the header and footer are bold.
-    With ``color`` (ANSI), bold is bold and the second column cyan."""
-    lines_of_cells = [header, *(cells for cells, _ in body), *([footer] if footer else [])]
-    widths = [max(len(cells[i]) for cells in lines_of_cells) for i in range(len(header))]
+def padded(rows: list[list[str]], justify: str = "", minimum: tuple[int, ...] = ()) -> list[list[str]]:
+    """Every cell padded to its column's width: the widest cell, and at least ``minimum[i]``; flush left or right
+    as ``justify`` says (``"llrr"``; left where it says nothing).
 
-    def line(cells: list[str], bold: bool) -> str:
-        parts = [cell.rjust(width) if justify[i:i + 1] == "r" else cell.ljust(width)
-                 for i, (cell, width) in enumerate(zip(cells, widths))]
-        if color:
-            parts[1] = CYAN + parts[1] + RESET + (BOLD if bold else "")
-            return (BOLD if bold else "") + "  ".join(parts).rstrip() + RESET
-        return "  ".join(parts).rstrip()
+    A row's last cell, when flush left, runs to the end of the line: it is neither padded nor counted in its
+    column's width, so a long cell ending a short row does not push the columns of the longer rows apart.
+    """
+    def free(cells: list[str], i: int) -> bool:
+        return i == len(cells) - 1 and justify[i:i + 1] != "r"
 
-    lines = [line(header, True), *(line(cells, bold) for cells, bold in body)]
-    if footer:
-        lines.append(line(footer, True))
+    widths = [max([minimum[i] if i < len(minimum) else 0,
+                   *(len(cells[i]) for cells in rows if i < len(cells) and not free(cells, i))])
+              for i in range(max(map(len, rows), default=0))]
+    return [[cell if free(cells, i) else cell.rjust(widths[i]) if justify[i:i + 1] == "r" else cell.ljust(widths[i])
+             for i, cell in enumerate(cells)] for cells in rows]
+
+
+def aligned(rows: list[list[str]], justify: str = "", minimum: tuple[int, ...] = (), indent: str = "") -> list[str]:
+    """Rows of cells as lines of text: columns two spaces apart, padded as ``padded`` says, no trailing spaces.
+
+    The one aligner of every text output: tables, ``list``, ``flops --at``, ``sizes`` and ``diff``.
+    """
+    return [(indent + "  ".join(cells)).rstrip() for cells in padded(rows, justify, minimum)]
+
+
+def _table_text(header: list[str], body: list[tuple[list[str], bool]], footer: list[str] | None = None,
+                justify: str = "", color: bool = False) -> str:
+    """``body`` rows are (cells, bold); the header and footer are bold. With ``color`` (ANSI), bold is bold and
+    the second column cyan."""
+    rows = [(header, True), *body, *([(footer, True)] if footer else [])]
+    lines = []
+    for parts, bold in zip(padded([cells for cells, _ in rows], justify), (bold for _, bold in rows)):
+        if not color:
+            lines.append("  ".join(parts).rstrip())
+            continue
+        parts[1] = CYAN + parts[1] + RESET + (BOLD if bold else "")
+        lines.append((BOLD if bold else "") + "  ".join(parts).rstrip() + RESET)
     return "\n".join(lines) + "\n"
+
+
+def labelled(rows: list[list[str]]) -> str:
+    """Summary lines, ``[label, value]`` each: the values start in one column, 13 as under every table."""
+    return "\n".join(aligned(rows, minimum=(11,)))
 
 
 def summary(report: Report) -> str:
     """The totals in human units, one line per figure."""
     t = report.totals
-    return "\n".join([
-        f"params       {human(t.params)} ({grouped(t.params)})  + buffers {grouped(t.buffers)}",
-        f"MACs         {human(t.macs, 'MACs')} ({grouped(t.macs)})",
-        f"FLOPs        {human(t.flops, 'FLOPs')} ({grouped(t.flops)})",
-        f"memory       activations {human(t.activation_bytes, 'B')}, params {human(t.param_bytes, 'B')}, "
-        f"input {human(t.input_bytes, 'B')}",
-        f"             ({report.dtype}; 1 MB = 10^6 bytes; activations = every layer's output)",
+    return labelled([
+        ["params", f"{human(t.params)} ({grouped(t.params)})  + buffers {grouped(t.buffers)}"],
+        ["MACs", f"{human(t.macs, 'MACs')} ({grouped(t.macs)})"],
+        ["FLOPs", f"{human(t.flops, 'FLOPs')} ({grouped(t.flops)})"],
+        ["memory", f"activations {human(t.activation_bytes, 'B')}, params {human(t.param_bytes, 'B')}, "
+                   f"input {human(t.input_bytes, 'B')}"],
+        ["", f"({report.dtype}; 1 MB = 10^6 bytes; activations = every layer's output)"],
     ])
 
 
@@ -208,20 +231,17 @@ def summary_text(report: Report) -> str:
     def exact(value) -> str:
         return grouped(value) if isinstance(value, int) else str(value)
 
-    return "\n".join([f"params       {exact(t.params)}  + buffers {exact(t.buffers)}", f"MACs         {exact(t.macs)}",
-                      f"FLOPs        {exact(t.flops)}", f"memory       activations {exact(t.activation_bytes)} B, "
-                      f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})"])
+    return labelled([["params", f"{exact(t.params)}  + buffers {exact(t.buffers)}"], ["MACs", exact(t.macs)],
+                     ["FLOPs", exact(t.flops)], ["memory", f"activations {exact(t.activation_bytes)} B, "
+                     f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})"]])
 
 
 def resolutions_text(name: str, batch: int, reports: list[Report]) -> str:
     """One line per input size: input, output, params and MACs (``flops --at``)."""
-    rows = [("input", "output", "params", "MACs")]
-    rows += [(format_shape(r.input), format_shape(r.output), grouped(r.totals.params), grouped(r.totals.macs))
+    rows = [["input", "output", "params", "MACs"]]
+    rows += [[format_shape(r.input), format_shape(r.output), grouped(r.totals.params), grouped(r.totals.macs)]
              for r in reports]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [f"{name}: MACs and params per input size (batch {batch})"]
-    lines += ["  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in rows]
-    return "\n".join(lines) + "\n"
+    return "\n".join([f"{name}: MACs and params per input size (batch {batch})", *aligned(rows, "rrrr")]) + "\n"
 
 
 def resolutions_json(reports: list[Report]) -> list[dict]:

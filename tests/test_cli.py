@@ -197,3 +197,17 @@ STATIC = textwrap.dedent("""
 def test_static_commands_do_not_import_numpy(args):
     result = subprocess.run([sys.executable, "-c", STATIC, *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("rows, justify, minimum, lines", [
+    ([["a", "1"], ["bcd", "22"]], "lr", (), ["a     1", "bcd  22"]),
+    ([["a", "1"]], "lr", (3, 4), ["a       1"]),
+    # a row's flush-left last cell is not padded and does not widen its column
+    ([["rule", "x", "(layers)"], ["rule", "x", ""], ["valid", "a long last cell"]], "", (),
+     ["rule   x  (layers)", "rule   x", "valid  a long last cell"]),
+    ([["name", "", ""], ["n", "1", "2"]], "lrr", (), ["name", "n     1  2"]),
+])
+def test_one_aligner(rows, justify, minimum, lines):
+    from cnncalc.render import aligned
+
+    assert aligned(rows, justify, minimum) == lines

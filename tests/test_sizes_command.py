@@ -36,6 +36,13 @@ def test_sizes_unet_near_500():
     assert len([line for line in lines if line and line[0] == "valid" and line[1] != "and"]) == 2
 
 
+def test_sizes_lines_are_one_table_without_trailing_spaces():
+    lines = run("sizes", "alexnet", "--near", "12345678901").output.splitlines()
+    assert lines[3] == "  merges line up          H >= 1"  # no layer list: nothing after the size set
+    assert lines[7] == "  nearest to 12345678901  12345678901 itself  (exact: 12345678883 or 12345678915)"
+    assert {line.index("H ") for line in lines[2:7]} == {26}  # a long label widens the column for every row
+
+
 def test_sizes_exact_forms():
     assert "no pixels dropped    H = 32k + 3" in run("sizes", "alexnet").output
     assert "valid and exact      H = 32k + 1" in run("sizes", "resnet152").output

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from ..registry import format_shape
+from ..render import labelled
 from ..units import grouped, human
 from .memory import human_bytes
 from .weights import ExpectedWeight
@@ -43,11 +44,11 @@ def run_summary(result) -> str:
         status = f"all {ran} shapes match"
         if not result.finite:
             status += " (the output holds inf or NaN: the values overflowed, the shapes are still checked)"
-    return "\n".join([
-        f"shapes       {status}",
-        f"time         {result.seconds:.4f} s in the kernels",
-        f"throughput   {result.gflops:.2f} GFLOP/s over {human(result.flops, 'FLOPs')} ({FLOPS_BASIS})",
-        f"memory       estimated peak {human_bytes(result.memory.peak)}, weights {human_bytes(result.memory.weights)}",
+    return labelled([
+        ["shapes", status],
+        ["time", f"{result.seconds:.4f} s in the kernels"],
+        ["throughput", f"{result.gflops:.2f} GFLOP/s over {human(result.flops, 'FLOPs')} ({FLOPS_BASIS})"],
+        ["memory", f"estimated peak {human_bytes(result.memory.peak)}, weights {human_bytes(result.memory.weights)}"],
     ])
 
 

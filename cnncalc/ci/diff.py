@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 from ..propagate import LayerResult, Report
 from ..registry import format_shape
+from ..render import aligned
 from ..units import grouped, human
 
 TOTALS = ("params", "buffers", "macs", "flops", "activation_bytes", "param_bytes")
 TOTAL_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
                "activation_bytes": "activation bytes", "param_bytes": "param bytes"}
+#: What can become of a layer path between two descriptions (LayerChange.status).
+STATUSES = ("added", "removed", "changed", "same")
 
 
 @dataclass(frozen=True)
@@ -114,15 +117,14 @@ def _layer_cells(change: LayerChange) -> tuple[str, ...]:
 def text(diff: Diff, show_all: bool = False) -> str:
     """Plain text: the totals, then one line per changed layer."""
     lines = [f"{diff.old.name} ({diff.old.file}) -> {diff.new.name} ({diff.new.file})", ""]
-    width = max(len(row[0]) for row in _totals_rows(diff))
-    for name, a, b, delta in _totals_rows(diff):
-        lines.append(f"  {name:<{width}}  {a:>16}  {b:>16}  {delta}")
+    lines += aligned([list(row) for row in _totals_rows(diff)], "lrrl", minimum=(0, 16, 16), indent="  ")
     shown = diff.layers if show_all else diff.changed
     lines.append("")
     lines.append(f"{len(diff.changed)} of {len(diff.layers)} layers differ" + (":" if shown else ""))
-    for cells in map(_layer_cells, shown):
-        path, status, kind, shape, params, macs = cells
-        lines.append(f"  {status:<8} {path}  {kind}  {shape}  params {params}  MACs {macs}")
+    rows = []
+    for path, status, kind, shape, params, macs in map(_layer_cells, shown):
+        rows.append([status, f"{path}  {kind}  {shape}  params {params}  MACs {macs}"])
+    lines += aligned(rows, minimum=(max(map(len, STATUSES)),), indent="  ")
     return "\n".join(lines) + "\n"
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from ..network import Network
+from ..render import aligned
 from .recording import Recorded
 from .solve import RULES, SizeSet, analyse, describe
+
+#: The least widths of the label and size-set columns, so that layer lists start at one place whatever the net.
+_LEAST_WIDTHS = (19, 24)
 
 
 def _layer_list(items: list[Recorded]) -> str:
     paths = list(dict.fromkeys(item.layer for item in items))
     shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    return f"  ({shown})" if paths else ""
+    return f"({shown})" if paths else ""
 
 
 def _nearest(sizes: SizeSet, x: int) -> str:
@@ -24,16 +28,18 @@ def sizes_text(network: Network, near: int | None = None) -> str:
     """The text ``cnncalc sizes`` prints."""
     network, dimensions = analyse(network)
     shape = " x ".join(str(size) for size in network.input)
-    lines = [f"{network.name}: input {shape}  (sizes >= 1; k = 0, 1, 2, ...)"]
+    rows: list[list[str]] = []
+    names = {}  # row index -> the dimension whose rows start there
     for dim in dimensions:
-        lines.append(dim.name)
-        for rule, label in RULES.items():
-            lines.append(f"  {label:<20} {describe(dim.by_rule[rule], dim.name):<24}{_layer_list(dim.layers[rule])}")
-        lines.append(f"  {'valid':<20} {describe(dim.valid, dim.name)}")
-        lines.append(f"  {'valid and exact':<20} {describe(dim.exact, dim.name)}")
+        names[len(rows)] = dim.name
+        rows += [[label, describe(dim.by_rule[rule], dim.name), _layer_list(dim.layers[rule])]
+                 for rule, label in RULES.items()]
+        rows += [["valid", describe(dim.valid, dim.name)], ["valid and exact", describe(dim.exact, dim.name)]]
         if near is not None:
-            lines.append(f"  {f'nearest to {near}':<20} {_nearest(dim.valid, near)}"
-                         f"  (exact: {_nearest(dim.exact, near)})")
+            rows.append([f"nearest to {near}", f"{_nearest(dim.valid, near)}  (exact: {_nearest(dim.exact, near)})"])
+    lines = [f"{network.name}: input {shape}  (sizes >= 1; k = 0, 1, 2, ...)"]
+    for index, line in enumerate(aligned(rows, minimum=_LEAST_WIDTHS, indent="  ")):
+        lines += [names[index], line] if index in names else [line]
     return "\n".join(lines)
 
 
