@@ -45,10 +45,6 @@ class Row(NamedTuple):
     is_group: bool
 
 
-def _depth(path: str) -> int:
-    return path.count(".")
-
-
 def rows(report: Report, max_depth: int | None = None) -> list[Row]:
     """Layers in order, each preceded by a header row for every group it opens; groups at ``max_depth`` collapse."""
     group_kinds = {group.path: group.kind for group in report.groups}

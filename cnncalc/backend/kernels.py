@@ -318,16 +318,6 @@ def _erfc_tail(y):
     return ratio * np.exp(-head * head) * np.exp(-(y - head) * (y + head))
 
 
-def erf(x):
-    """Error function, vectorised, accurate to about 1e-16 in float64."""
-    x = np.asarray(x)
-    out = np.empty_like(x)
-    small = np.abs(x) <= _ERF_THRESHOLD
-    out[small] = x[small] * _cody_ratio(x[small] ** 2, _ERF_SMALL)
-    out[~small] = np.copysign((0.5 - _erfc_tail(np.abs(x[~small]))) + 0.5, x[~small])
-    return out
-
-
 def erfc(x):
     """Complementary error function 1 - erf(x), accurate in relative terms far into the right tail."""
     x = np.asarray(x)
@@ -356,8 +346,7 @@ def _linear_axis(x, axis, out):
     return np.take(x, low, axis=axis) * (1 - weight_high) + np.take(x, high, axis=axis) * weight_high
 
 
-_RESAMPLERS = {"nearest": _nearest_axis, "linear": _linear_axis, "bilinear": _linear_axis,
-               "trilinear": _linear_axis}
+_RESAMPLERS = {"nearest": _nearest_axis, "bilinear": _linear_axis}  # the modes the upsample kind accepts
 
 
 def upsample(x, size, mode):

@@ -13,8 +13,6 @@ from xml.etree import ElementTree
 from ..errors import CnnCalcError, UsageError, one_line
 from .check import FileResult
 
-FORMATS = ("text", "json", "github", "junit")
-
 
 def _line(result: FileResult, error: CnnCalcError) -> str:
     """``file:line:col: error: message [layer]``; an error without a place is prefixed by the target."""
@@ -134,5 +132,5 @@ def junit(results: Sequence[FileResult]) -> str:
 
 
 def render(results: Sequence[FileResult], report_format: str) -> str:
-    """The report in ``report_format`` (one of FORMATS)."""
+    """The report in ``report_format``: text, json, github or junit."""
     return {"text": text, "json": to_json, "github": github, "junit": junit}[report_format](results)

@@ -77,7 +77,6 @@ class Floor:
         return hash(self.key)
 
 
-Atom = Union[Var, Floor]
 Monomial = tuple  # sorted tuple of atoms; () is the constant monomial
 Value = Union[int, "Sym"]
 
@@ -108,7 +107,7 @@ def _is_int(value) -> bool:
 class Sym:
     """An exact integer expression in size symbols; immutable, canonical, hashable by its structure."""
 
-    __slots__ = ("terms", "key", "symbols", "_shape")
+    __slots__ = ("terms", "key", "symbols")
 
     def __init__(self, terms: tuple):
         self.terms = terms
@@ -216,28 +215,6 @@ class Sym:
             missing = ", ".join(sorted(value.symbols))
             raise CnnCalcError(f"no value given for {missing} (evaluating {self})")
         return value
-
-    def substitute(self, binding: dict) -> Value:
-        """The expression with the bound symbols replaced; unbound ones stay."""
-        return _substitute(self, binding)
-
-    def affine_floor(self) -> tuple | None:
-        """``(coeff, symbol, a, d, b)`` when the expression is ``coeff * floor((symbol + a)/d) + b``, else None."""
-        terms = dict(self.terms)
-        constant = terms.pop((), 0)
-        if len(terms) != 1:
-            return None
-        (monomial, coeff), = terms.items()
-        if len(monomial) != 1:
-            return None
-        atom = monomial[0]
-        if isinstance(atom, Var):
-            return coeff, atom.name, 0, 1, constant
-        inner = dict(atom.num.terms)
-        a = inner.pop((), 0)
-        if len(inner) == 1 and next(iter(inner.values())) == 1 and len(m := next(iter(inner))) == 1 and isinstance(m[0], Var):
-            return coeff, m[0].name, a, atom.den, constant
-        return None
 
     def __str__(self) -> str:
         return _text(self)
