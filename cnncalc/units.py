@@ -40,10 +40,11 @@ UNIT_HELP = {
 _NUMBER = r"\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+(?:_[0-9]+)*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]{1,3}))?\s*([A-Za-z]*)\s*"
 
 
-def parse_quantity(value, unit: str, name: str) -> int:
+def parse_quantity(value, unit: str, name: str, lower: bool = False) -> int:
     """``25M`` -> 25000000, ``200MB`` -> 200000000, ``1.5GiB`` -> 1610612736, for ``unit`` "count" or "bytes".
 
-    Read exactly (no binary floating point); a fraction of a whole count or byte is dropped: ``0.1KiB`` -> 102.
+    Read exactly (no binary floating point), then rounded to the whole count or byte that keeps the same verdict
+    for every whole figure: down for an upper limit (``0.1KiB`` -> 102), up for a ``lower`` one (min 2.5 -> 3).
     ``name`` says who gave the value (``--max-memory``); a ValueError says what was received and what is accepted.
     """
     import re
@@ -62,7 +63,10 @@ def parse_quantity(value, unit: str, name: str) -> int:
     digits = int(whole.replace("_", "").replace(",", "") + (fraction or ""))
     shift = int(exponent or 0) - len(fraction or "")
     scaled = digits * units[written]
-    return scaled * 10**shift if shift >= 0 else scaled // 10**-shift
+    if shift >= 0:
+        return scaled * 10**shift
+    whole_part, rest = divmod(scaled, 10**-shift)
+    return whole_part + 1 if lower and rest else whole_part
 
 
 def _unit_hint(written: str, unit: str) -> str:

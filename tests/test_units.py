@@ -137,3 +137,26 @@ def test_every_entry_point_reads_a_count_alike(cli, tmp_path, text, reading):
         "--max-params": _through_option(cli, tmp_path, "--max-params", "count", text),
     }
     assert readings == dict.fromkeys(readings, reading)
+
+
+@pytest.mark.parametrize("value, lower, amount", [
+    ("2.5", True, 3), ("2.5", False, 2), ("2", True, 2), ("0.1KiB", True, 103), ("1.5k", True, 1500),
+])
+def test_a_fraction_rounds_to_the_same_verdict(value, lower, amount):
+    """A whole figure meets 'min: 2.5' exactly when it meets 'min: 3', and 'max: 2.5' when it meets 'max: 2'."""
+    assert parse_quantity(value, "count" if "B" not in value else "bytes", "x", lower=lower) == amount
+
+
+#: conv 6 x 1 x 5 x 5 + 6, linear 4,704 x 10 + 10: 47,206 parameters.
+SMALL = "name: small\ninput: [1, 32, 32]\n{expect}layers:\n  - conv: {{out: 6, kernel: 5}}\n  - flatten\n  - linear: 10\n"
+
+
+@pytest.mark.parametrize("bound, amount, passes", [("min", "47206.5", False), ("min", "47205.5", True),
+                                                   ("max", "47205.5", False), ("max", "47206.5", True)])
+def test_a_fractional_budget_judges_the_whole_count_exactly(cli, tmp_path, bound, amount, passes):
+    """A bound half a parameter away from the count decides as the exact comparison would."""
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL.format(expect=f"expect:\n  params:\n    {bound}: {amount}\n"), encoding="utf-8")
+    result = cli("check", str(path))
+    assert "47,206" in cli("params", str(path)).stdout
+    assert (result.exit_code == 0) is passes, result.stdout

@@ -101,7 +101,7 @@ def _expected_shape(value: Any, location: Location) -> tuple:
 
 def _limit(figure: str, bound: str, amount: Any, location: Location) -> Limit:
     try:
-        value = parse_quantity(amount, BUDGET_UNITS[figure], f"expect {figure} {bound}:")
+        value = parse_quantity(amount, BUDGET_UNITS[figure], f"expect {figure} {bound}:", lower=bound == "min")
     except ValueError as error:
         raise CnnCalcError(str(error), location) from None
     return Limit(figure, bound, value, _text(amount), location)
