@@ -179,4 +179,4 @@ class _Evaluator:
         arguments = [_number(self.visit(argument), node) for argument in node.args]
         if not arguments:
             raise ExpressionError(f"'{ast.unparse(node)}' needs at least one argument")
-        return _FUNCTIONS[node.func.id](*arguments)
+        return _FUNCTIONS[node.func.id](arguments)  # over the list: min(4) is 4, not a call of min on an int

@@ -21,6 +21,7 @@ from cnncalc.expr import ExpressionError, evaluate
     ("not (i == 0 or i == 1)", {"i": 1}, False),
     ("1 < x <= 3", {"x": 3}, True),
     ("min(a, b) + max(a, 2)", {"a": 5, "b": 3}, 8),
+    ("min(4)", {}, 4), ("max(a)", {"a": 3}, 3), ("min(a, 2.5, b)", {"a": 5, "b": 3}, 2.5),
     ("true", {}, True),
     ("in_channels", {"in_channels": 32}, 32),
 ])
