@@ -100,7 +100,7 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
         from .ci.budget import parse_expectations
 
         expect = parse_expectations(document["expect"], document.location_of("expect"))
-    expander = Expander(file, blocks)
+    expander = Expander(blocks)
     with gc_paused():
         expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
     if not expander.nodes:

@@ -126,8 +126,7 @@ def _check_keys(mapping: Mapping, allowed: tuple[str, ...], what: str) -> None:
 class Expander:
     """Expands the layers of one description into nodes and groups."""
 
-    def __init__(self, file: str, blocks: dict[str, Block]):
-        self.file = file
+    def __init__(self, blocks: dict[str, Block]):
         self.blocks = blocks
         self.nodes: list[Node] = []
         self.groups: list[Group] = []
