@@ -421,11 +421,18 @@ def _operand_list(operands: list[Operand]) -> str:
     return ", ".join(f"{op.path or 'input'} {format_shape(op.shape)}" for op in operands)
 
 
+class _Join(LayerKind):
+    """Kinds that read two or more earlier outputs, listed under ``of`` (``- add: [previous, skip]``)."""
+
+    multi_input = True
+    operands = "of"
+
+
 @register
-class Add(LayerKind):
+class Add(_Join):
     name = "add"
     doc = "Element-wise sum of two or more earlier outputs of the same shape (also the join of a residual)."
-    multi_input = True
+    joins = "residual"
     flops_rule = "(operands - 1) adds per output element"
 
     def output(self, a, x):
@@ -437,10 +444,10 @@ class Add(LayerKind):
 
 
 @register
-class Concat(LayerKind):
+class Concat(_Join):
     name = "concat"
     doc = "Concatenation along channels of two or more earlier outputs with the same spatial size."
-    multi_input = True
+    joins = "branches"  # also takes 'branches:', parallel layer lists it concatenates
 
     def output(self, a, x):
         _agree(x, 1, lambda: f"cannot concatenate along channels, the other dimensions differ: {_operand_list(x)}")

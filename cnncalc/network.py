@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from . import kinds  # noqa: F401  (registers the layer kinds)
 from .errors import CnnCalcError, Location
 from .expr import ExpressionError, evaluate
-from .registry import REGISTRY, suggest
+from .registry import REGISTRY, joiner, suggest
 from .source import Mapping, Sequence
 
 INPUT = -1  # producer index of the network input
@@ -128,6 +128,8 @@ class Expander:
 
     def __init__(self, blocks: dict[str, Block]):
         self.blocks = blocks
+        self.residual_join = joiner("residual")
+        self.branch_join = joiner("branches")
         self.nodes: list[Node] = []
         self.groups: list[Group] = []
         self.produced: dict[str, int] = {}  # path -> index of the node giving its output
@@ -162,7 +164,7 @@ class Expander:
             self.groups.append(Group(path, "group", location))
             layers = _sequence(arguments.get("layers"), arguments.location_of("layers"), "group 'layers'")
             last = self.expand_list(layers, inner, current, names, depth + 1)
-        elif kind == "concat" and "branches" in arguments:
+        elif kind == self.branch_join.name and "branches" in arguments:
             last = self._branches(arguments, path, scope, current, names, depth, location)
         elif kind in self.blocks:
             last = self._call(self.blocks[kind], arguments, path, scope, current, names, depth, location)
@@ -193,9 +195,8 @@ class Expander:
             raise CnnCalcError(f"unknown layer kind '{kind}'{suggest(kind, choices)}", kind_location)
         if isinstance(value, Mapping) or value is None:
             return _mapping(value, location, kind)
-        main = REGISTRY[kind].main if kind in REGISTRY else None
-        if kind == "concat" or kind == "add":
-            main = "of"
+        layer_kind = REGISTRY.get(kind)
+        main = (layer_kind.operands or layer_kind.main) if layer_kind is not None else None
         if main is None or isinstance(value, dict):
             raise CnnCalcError(f"{kind} takes a mapping of arguments, received {_describe(value)}", location)
         shorthand = _mapping(None, location, kind)
@@ -245,16 +246,18 @@ class Expander:
 
     def _layer(self, kind, arguments, path, scope, current, names, location) -> int:
         inputs: tuple[int, ...] = (current,)
-        if kind in ("add", "concat"):
-            inputs = self._references(kind, arguments, scope, current, names)
-            arguments = _without(arguments, "of")
+        key = REGISTRY[kind].operands
+        if key is not None:
+            inputs = self._references(kind, key, arguments, scope, current, names)
+            arguments = _without(arguments, key)
         return self._add_node(path, kind, arguments, names, inputs, location)
 
-    def _references(self, kind: str, arguments: Mapping, scope: Scope, current: int, names: dict) -> tuple[int, ...]:
-        operands = arguments.get("of")
-        location = arguments.location_of("of")
+    def _references(self, kind: str, key: str, arguments: Mapping, scope: Scope, current: int,
+                    names: dict) -> tuple[int, ...]:
+        operands = arguments.get(key)
+        location = arguments.location_of(key)
         if not isinstance(operands, list) or len(operands) < 2:
-            raise CnnCalcError(f"{kind} needs 'of': a list of at least two earlier layers (or 'previous', 'input')", location)
+            raise CnnCalcError(f"{kind} needs '{key}': a list of at least two earlier layers (or 'previous', 'input')", location)
         return tuple(self._resolve(ref, operands.location_of(i), scope, current, names)
                      for i, ref in enumerate(operands))
 
@@ -299,8 +302,9 @@ class Expander:
             self.groups.append(Group(shortcut_scope.path, "shortcut", arguments.location_of("shortcut")))
             shortcut_last = self.expand_list(shortcut, shortcut_scope, current, names, depth + 1)
             self.produced[shortcut_scope.path] = shortcut_last
-        join = inner.child_path(self._unique(inner, "add"))
-        return self._add_node(join, "add", _mapping(None, location, "add"), names, (main_last, shortcut_last), location)
+        kind = self.residual_join.name
+        join = inner.child_path(self._unique(inner, kind))
+        return self._add_node(join, kind, _mapping(None, location, kind), names, (main_last, shortcut_last), location)
 
     @staticmethod
     def _unique(scope: Scope, name: str) -> str:
@@ -316,7 +320,8 @@ class Expander:
         return chosen
 
     def _branches(self, arguments, path, scope, current, names, depth, location) -> int:
-        _check_keys(arguments, BRANCHES_KEYS, "concat")
+        kind = self.branch_join.name
+        _check_keys(arguments, BRANCHES_KEYS, kind)
         branches = arguments["branches"]
         where = arguments.location_of("branches")
         if isinstance(branches, Mapping):
@@ -324,10 +329,10 @@ class Expander:
         elif isinstance(branches, Sequence):
             named = [(str(i), value, branches.location_of(i)) for i, value in enumerate(branches)]
         else:
-            raise CnnCalcError(f"concat 'branches' must be a list of layer lists, received {_describe(branches)}", where)
+            raise CnnCalcError(f"{kind} 'branches' must be a list of layer lists, received {_describe(branches)}", where)
         if len(named) < 2:
-            raise CnnCalcError("concat needs at least two branches", where)
-        self.groups.append(Group(path, "concat", location))
+            raise CnnCalcError(f"{kind} needs at least two branches", where)
+        self.groups.append(Group(path, kind, location))
         inner = Scope(path, current, scope)
         lasts = []
         for name, layers, branch_location in named:
@@ -337,8 +342,8 @@ class Expander:
             last = self.expand_list(_sequence(layers, branch_location, "a branch"), branch, current, names, depth + 1)
             self.produced[branch.path] = last
             lasts.append(last)
-        join = inner.child_path(self._unique(inner, "concat"))
-        return self._add_node(join, "concat", _mapping(None, location, "concat"), names, tuple(lasts), location)
+        join = inner.child_path(self._unique(inner, kind))
+        return self._add_node(join, kind, _mapping(None, location, kind), names, tuple(lasts), location)
 
     def _repeat(self, arguments, path, scope, current, names, depth, location) -> int:
         _check_keys(arguments, STRUCTURE_KEYS["repeat"], "repeat")

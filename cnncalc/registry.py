@@ -10,7 +10,7 @@ from math import isfinite, prod
 from types import SimpleNamespace
 from typing import Any, ClassVar, NamedTuple
 
-from .errors import CnnCalcError, Location
+from .errors import CnnCalcError
 from .expr import ExpressionError, evaluate
 
 Shape = tuple  # per-sample shape: (C, *spatial) or (features,)
@@ -178,6 +178,8 @@ class LayerKind:
     args: ClassVar[tuple[Arg, ...]] = ()
     main: ClassVar[str | None] = None  # the argument a scalar shorthand sets (``- linear: 1000``)
     multi_input: ClassVar[bool] = False
+    operands: ClassVar[str | None] = None  # a multi-input kind's key listing the layers it reads (``of``)
+    joins: ClassVar[str | None] = None  # the structure whose paths this kind joins: 'residual' or 'branches'
     flops_rule: ClassVar[str] = "0"  # the FLOP rule in words, for the docs
 
     def output(self, a: SimpleNamespace, x: Any) -> Shape:
@@ -205,8 +207,18 @@ def register(cls: type[LayerKind]) -> type[LayerKind]:
     """Class decorator: add a kind to the registry under its YAML name."""
     if cls.name in REGISTRY:
         raise RuntimeError(f"layer kind {cls.name} registered twice")
+    if cls.joins is not None and any(kind.joins == cls.joins for kind in REGISTRY.values()):
+        raise RuntimeError(f"layer kind {cls.name} is a second join of {cls.joins}")
     REGISTRY[cls.name] = cls()
     return cls
+
+
+def joiner(structure: str) -> LayerKind:
+    """The kind declared to join the paths of a structure (``joins = 'residual'``)."""
+    for kind in REGISTRY.values():
+        if kind.joins == structure:
+            return kind
+    raise RuntimeError(f"no layer kind joins {structure}")
 
 
 def bind(kind: LayerKind, raw, names: dict[str, Any], x: Any) -> SimpleNamespace:

@@ -71,10 +71,10 @@ def _kind_schema(kind: LayerKind) -> dict:
     properties = {arg.name: _arg_schema(arg) for arg in kind.args}
     properties.update({key: value for key, value in _common().items() if key in COMMON_KEYS})
     required = [arg.name for arg in kind.args if arg.required]
-    if kind.multi_input:
-        properties["of"] = {"type": "array", "minItems": 2, "items": {"type": "string"},
-                            "description": "earlier layers to combine (names, 'previous', 'input')"}
-        required = ["of"]
+    if kind.operands is not None:
+        properties[kind.operands] = {"type": "array", "minItems": 2, "items": {"type": "string"},
+                                     "description": "earlier layers to combine (names, 'previous', 'input')"}
+        required = [kind.operands]
     mapping: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         mapping["required"] = required
@@ -83,9 +83,9 @@ def _kind_schema(kind: LayerKind) -> dict:
         options.append({"type": "null"})
     if kind.main is not None:
         options.append(properties[kind.main])
-    if kind.multi_input:
-        options.append(properties["of"])
-    if kind.name == "concat":
+    if kind.operands is not None:
+        options.append(properties[kind.operands])
+    if kind.joins == "branches":
         options.append(_object({"branches": {"anyOf": [
             {"type": "array", "minItems": 2, "items": LAYER_LIST},
             {"type": "object", "minProperties": 2, "additionalProperties": LAYER_LIST}]}}, BRANCHES_KEYS, ["branches"]))
