@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from math import floor
+from math import floor, prod
 from types import SimpleNamespace
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -22,7 +22,11 @@ from ..registry import REGISTRY, Operand, bind
 from . import kernels as K
 from .memory import last_uses
 
+if TYPE_CHECKING:
+    from ..propagate import LayerResult
+
 Kernel = Callable[[SimpleNamespace, list, dict], np.ndarray]
+Workspace = Callable[["LayerResult", tuple, int], int]
 
 
 def resolve_padding(padding, spatial: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
@@ -54,9 +58,32 @@ def _conv(a, xs, w):
     return K.conv(x, w["weight"], w.get("bias"), a.stride, pads, a.dilation, a.groups)
 
 
+def _conv_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """The im2col columns (input channels x kernel elements for every output position; none for a 1x1 kernel)
+    and the padded input (counted as twice the input, padding can be wide on small maps)."""
+    if not layer.weights:
+        return 0
+    kernel = prod(layer.weights[0].shape[2:])
+    columns = prod(input_shape[:2]) * kernel * prod(layer.output[2:]) if kernel > 1 else 0
+    return columns + 2 * input_elements
+
+
 def _conv_transpose(a, xs, w):
     return K.conv_transpose(xs[0], w["weight"], w.get("bias"), a.stride, a.padding, a.output_padding, a.dilation,
                             a.groups)
+
+
+def _conv_transpose_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """The per-tap columns and the uncropped output buffer."""
+    if not layer.weights:
+        return 0
+    columns = layer.output[0] * layer.output[1] * prod(layer.weights[0].shape[2:]) * prod(input_shape[2:])
+    return columns + 2 * prod(layer.output)
+
+
+def _padded_copy_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """A padded copy of the input and a partial result."""
+    return 2 * input_elements
 
 
 def _max_pool(a, xs, w):
@@ -105,6 +132,17 @@ KERNELS: dict[str, Kernel] = {
     "upsample": _upsample,
     "add": lambda a, xs, w: K.add(*xs),
     "concat": lambda a, xs, w: K.concat(xs, axis=1),
+}
+
+#: Temporary elements a kernel allocates beside its output, from the propagated shapes: what the memory estimate
+#: adds at each layer before anything is allocated. A kind not listed allocates none.
+WORKSPACE: dict[str, Workspace] = {
+    "conv": _conv_workspace,
+    "convtranspose": _conv_transpose_workspace,
+    "maxpool": _padded_copy_workspace,
+    "avgpool": _padded_copy_workspace,
+    "lrn": _padded_copy_workspace,
+    "upsample": _padded_copy_workspace,
 }
 
 

@@ -1,7 +1,8 @@
 """Memory of an execution: when each activation can be freed, and the peak estimated before allocating anything.
 
 Static (no NumPy): the estimate is made from the propagated shapes so that a run too large for ``--max-memory``
-is refused before the first array exists.
+is refused before the first array exists. What each kernel allocates beside its output is declared with the
+kernels (``execute.WORKSPACE``) and read only when an estimate is made, on the way to a run.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from math import prod
 
 from ..errors import UsageError
 from ..network import INPUT
-from ..propagate import DTYPE_BYTES, LayerResult, Report
+from ..propagate import DTYPE_BYTES, Report
 from ..units import parse_quantity
 
 DEFAULT_LIMIT = "4GiB"
@@ -62,28 +63,11 @@ class Estimate:
         return self.weights + self.activations + self.workspace
 
 
-def _workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
-    """Temporary elements a layer's kernel allocates beside its output, by kind.
-
-    Convolution copies its padded input (counted as twice the input, padding can be wide on small maps) and
-    unrolls the windows into im2col columns (input channels x kernel elements for every output position; none
-    for a 1x1 kernel); a transposed convolution holds the per-tap columns and an uncropped buffer; pooling, LRN
-    and upsampling hold a padded copy and a partial result.
-    """
-    if layer.kind == "conv" and layer.weights:
-        kernel = prod(layer.weights[0].shape[2:])
-        columns = prod(input_shape[:2]) * kernel * prod(layer.output[2:]) if kernel > 1 else 0
-        return columns + 2 * input_elements
-    if layer.kind == "convtranspose" and layer.weights:
-        columns = layer.output[0] * layer.output[1] * prod(layer.weights[0].shape[2:]) * prod(input_shape[2:])
-        return columns + 2 * prod(layer.output)
-    if layer.kind in ("maxpool", "avgpool", "lrn", "upsample"):
-        return 2 * input_elements
-    return 0
-
-
 def estimate(report: Report, dtype: str = "float32") -> Estimate:
     """Simulate the run's allocations: each output lives from its layer to its last reader; the final output stays."""
+    # The kernel table imports NumPy: only here, as 'cnncalc weights' renders with this module.
+    from .execute import WORKSPACE
+
     width = DTYPE_BYTES[dtype]
     layers = report.layers
     last = last_uses([layer.inputs for layer in layers])
@@ -96,7 +80,8 @@ def estimate(report: Report, dtype: str = "float32") -> Estimate:
         output_elements = prod(layer.output)
         input_elements = sum(prod(shapes[producer]) for producer in set(layer.inputs))
         during = sum(live.values()) + output_elements
-        workspace = _workspace(layer, shapes[layer.inputs[0]], input_elements)
+        rule = WORKSPACE.get(layer.kind)
+        workspace = rule(layer, shapes[layer.inputs[0]], input_elements) if rule is not None else 0
         if during + workspace > sum(worst[:2]):
             worst = (during, workspace, layer.path)
         live[index] = output_elements
