@@ -12,7 +12,22 @@ from types import SimpleNamespace
 
 from . import formulas
 from .errors import CnnCalcError
-from .registry import Arg, LayerKind, Operand, Shape, Weight, format_shape, register
+from .registry import (
+    BOOL,
+    CHOICE,
+    FLOAT,
+    INT,
+    PADDING,
+    SCALE,
+    SIZES,
+    Arg,
+    LayerKind,
+    Operand,
+    Shape,
+    Weight,
+    format_shape,
+    register,
+)
 from .symbolic.recording import require
 
 RANK_NAMES = "[C, L], [C, H, W] or [C, D, H, W]"
@@ -48,22 +63,22 @@ def _stride_default(a: SimpleNamespace) -> None:
         a.stride = a.kernel
 
 
-KERNEL = Arg("kernel", "sizes", "window size, an int or one per spatial dimension", required=True)
-PADDING = Arg("padding", "padding", "zero padding: int, per-dim list, [before, after] pairs, 'same' or 'valid'", default=0,
+KERNEL = Arg("kernel", SIZES, "window size, an int or one per spatial dimension", required=True)
+PADDING = Arg("padding", PADDING, "zero padding: int, per-dim list, [before, after] pairs, 'same' or 'valid'", default=0,
             minimum=0)
-DILATION = Arg("dilation", "sizes", "spacing between kernel elements", default=1)
+DILATION = Arg("dilation", SIZES, "spacing between kernel elements", default=1)
 
 
 def _conv_args(extra: tuple[Arg, ...] = ()) -> tuple[Arg, ...]:
     return (
-        Arg("out", "int", "output channels", required=True),
+        Arg("out", INT, "output channels", required=True),
         KERNEL,
-        Arg("stride", "sizes", "step of the window", default=1),
+        Arg("stride", SIZES, "step of the window", default=1),
         PADDING,
         *extra,
         DILATION,
-        Arg("groups", "int", "split input and output channels into this many groups", default=1),
-        Arg("bias", "bool", "add a learned bias per output channel", default=True),
+        Arg("groups", INT, "split input and output channels into this many groups", default=1),
+        Arg("bias", BOOL, "add a learned bias per output channel", default=True),
     )
 
 
@@ -105,7 +120,7 @@ class ConvTranspose(LayerKind):
     name = "convtranspose"
     doc = "Transposed convolution (PyTorch's ConvTranspose): each input element scatters a weighted kernel."
     main = "out"
-    args = _conv_args((Arg("output_padding", "sizes", "extra size added on the far side", default=0, minimum=0),))
+    args = _conv_args((Arg("output_padding", SIZES, "extra size added on the far side", default=0, minimum=0),))
     flops_rule = "2 x MACs (MACs = input elements x out/groups x kernel elements), plus the bias adds"
 
     def output(self, a, x):
@@ -155,10 +170,10 @@ class MaxPool(LayerKind):
     main = "kernel"
     args = (
         KERNEL,
-        Arg("stride", "sizes", "step of the window (default: the kernel)"),
+        Arg("stride", SIZES, "step of the window (default: the kernel)"),
         PADDING,
         DILATION,
-        Arg("ceil_mode", "bool", "round the output size up instead of down", default=False),
+        Arg("ceil_mode", BOOL, "round the output size up instead of down", default=False),
     )
     flops_rule = "kernel elements - 1 comparisons per output element"
 
@@ -179,10 +194,10 @@ class AvgPool(LayerKind):
     main = "kernel"
     args = (
         KERNEL,
-        Arg("stride", "sizes", "step of the window (default: the kernel)"),
+        Arg("stride", SIZES, "step of the window (default: the kernel)"),
         PADDING,
-        Arg("ceil_mode", "bool", "round the output size up instead of down", default=False),
-        Arg("count_include_pad", "bool", "divide by the full window, padding included", default=True),
+        Arg("ceil_mode", BOOL, "round the output size up instead of down", default=False),
+        Arg("count_include_pad", BOOL, "divide by the full window, padding included", default=True),
     )
     flops_rule = "kernel elements per output element (the adds and one divide)"
 
@@ -215,7 +230,7 @@ class AdaptiveAvgPool(LayerKind):
     name = "adaptiveavgpool"
     doc = "Average pooling to a fixed output size; window i spans [floor(i*in/out), ceil((i+1)*in/out))."
     main = "output"
-    args = (Arg("output", "sizes", "output size, an int or one per spatial dimension", required=True),)
+    args = (Arg("output", SIZES, "output size, an int or one per spatial dimension", required=True),)
     flops_rule = "the window's element count per output element (exact, windows may overlap)"
 
     def output(self, a, x):
@@ -241,8 +256,8 @@ class Linear(LayerKind):
     doc = "Fully connected layer on a flattened feature vector."
     main = "out"
     args = (
-        Arg("out", "int", "output features", required=True),
-        Arg("bias", "bool", "add a learned bias per output feature", default=True),
+        Arg("out", INT, "output features", required=True),
+        Arg("bias", BOOL, "add a learned bias per output feature", default=True),
     )
     flops_rule = "2 x MACs, plus one add per output for the bias"
 
@@ -269,8 +284,8 @@ class BatchNorm(LayerKind):
     name = "batchnorm"
     doc = "Batch normalisation over channels; running mean and variance are buffers, not parameters."
     args = (
-        Arg("eps", "float", "added to the variance", default=1e-5, minimum=0),
-        Arg("affine", "bool", "learn a scale and shift per channel", default=True),
+        Arg("eps", FLOAT, "added to the variance", default=1e-5, minimum=0),
+        Arg("affine", BOOL, "learn a scale and shift per channel", default=True),
     )
     flops_rule = "2 per element (inference: one multiply and one add, the per-channel constants folded)"
 
@@ -294,10 +309,10 @@ class LRN(LayerKind):
     doc = "Local response normalisation across channels: b = a / (k + alpha/size * sum of a^2 over size channels)^beta."
     main = "size"
     args = (
-        Arg("size", "int", "number of neighbouring channels summed", required=True),
-        Arg("alpha", "float", "scale of the sum", default=1e-4),
-        Arg("beta", "float", "exponent", default=0.75),
-        Arg("k", "float", "additive constant", default=1.0),
+        Arg("size", INT, "number of neighbouring channels summed", required=True),
+        Arg("alpha", FLOAT, "scale of the sum", default=1e-4),
+        Arg("beta", FLOAT, "exponent", default=0.75),
+        Arg("k", FLOAT, "additive constant", default=1.0),
     )
     flops_rule = "2 x size + 3 per element (squares and sum over the window, scale, add k, power, divide)"
 
@@ -313,7 +328,7 @@ class Dropout(LayerKind):
     name = "dropout"
     doc = "Dropout; the identity at inference."
     main = "p"
-    args = (Arg("p", "float", "probability of zeroing an element in training", default=0.5, minimum=0, below=1),)
+    args = (Arg("p", FLOAT, "probability of zeroing an element in training", default=0.5, minimum=0, below=1),)
 
     def output(self, a, x):
         return x
@@ -341,7 +356,7 @@ def _elementwise(kind: str, count: int, description: str, arguments: tuple[Arg, 
 
 _elementwise("relu", 1, "max(x, 0).")
 _elementwise("leakyrelu", 2, "x if x > 0 else slope * x.",
-             (Arg("slope", "float", "slope for negative inputs", default=0.01),), main="slope")
+             (Arg("slope", FLOAT, "slope for negative inputs", default=0.01),), main="slope")
 _elementwise("sigmoid", 4, "1 / (1 + exp(-x)): negate, exp, add, divide.")
 _elementwise("tanh", 1, "tanh(x), one operation.")
 _elementwise("gelu", 5, "x / 2 * (1 + erf(x / sqrt 2)): divide, erf, add, two multiplies.")
@@ -354,7 +369,7 @@ class Softmax(LayerKind):
     name = "softmax"
     doc = "Softmax along a dimension (default 1, the channels, counting the batch as dimension 0)."
     main = "dim"
-    args = (Arg("dim", "int", "dimension, batch first; negative counts from the end", default=1, minimum=-4),)
+    args = (Arg("dim", INT, "dimension, batch first; negative counts from the end", default=1, minimum=-4),)
     flops_rule = "5n - 2 per softmax of n values (max, subtract, exp, sum, divide)"
 
     def _axis(self, a, x) -> int:
@@ -379,9 +394,9 @@ class Upsample(LayerKind):
     doc = "Upsampling by a scale (out = floor(in * scale)) or to a size; nearest or (bi/tri)linear."
     main = "scale"
     args = (
-        Arg("scale", "scale", "factor, one number or one per spatial dimension"),
-        Arg("size", "sizes", "output size, an int or one per spatial dimension"),
-        Arg("mode", "choice", "interpolation", default="nearest", choices=("nearest", "bilinear")),
+        Arg("scale", SCALE, "factor, one number or one per spatial dimension"),
+        Arg("size", SIZES, "output size, an int or one per spatial dimension"),
+        Arg("mode", CHOICE, "interpolation", default="nearest", choices=("nearest", "bilinear")),
     )
     flops_rule = "nearest: 0; bilinear: 3 x (2^d - 1) per output element (2^d - 1 linear interpolations of 3 ops, d spatial dims)"
 

@@ -2,6 +2,7 @@
 
 Each concrete kind (``kinds.py``) declares its arguments, its shape rule and its counts side by side in one
 class; this module turns a YAML mapping into checked argument values and looks kinds up by their YAML name.
+Each argument type is one small class holding its converter and its JSON Schema fragment side by side.
 """
 
 from __future__ import annotations
@@ -48,107 +49,207 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class Arg(NamedTuple):
-    """One argument of a layer kind: its name, type, default and a one-line description."""
+def _expression(value: Any, names: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        try:
+            return evaluate(value, names)
+        except ExpressionError as error:
+            raise ArgError(str(error)) from None
+    return value
 
-    name: str
-    type: str  # int, float, bool, sizes, padding, choice, scale, optional-sizes
-    doc: str
-    default: Any = None
-    required: bool = False
-    minimum: float | None = None
-    maximum: float | None = None
-    below: float | None = None  # exclusive upper bound
-    choices: tuple[str, ...] = ()
 
-    def convert(self, value: Any, rank: int, names: dict[str, Any]) -> Any:
-        """Check and normalise one value; per-dim types become tuples of length ``rank``."""
-        converter = getattr(self, "_convert_" + self.type.replace("-", "_"))
-        return converter(value, rank, names)
+def _whole(arg: Arg, value: Any, names: dict[str, Any]) -> int:
+    value = _expression(value, names)
+    if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
+        value = int(value)
+    if not _is_int(value):
+        raise ArgError(f"must be a whole number, received {value!r}")
+    lowest = 1 if arg.minimum is None else arg.minimum
+    if value < lowest:
+        raise ArgError(f"must be at least {lowest:g}, received {value}")
+    if value > MAX_SIZE:
+        raise ArgError(f"must be at most {MAX_SIZE:,}, received {value:,}")
+    return value
 
-    def _expression(self, value: Any, names: dict[str, Any]) -> Any:
-        if isinstance(value, str):
-            try:
-                return evaluate(value, names)
-            except ExpressionError as error:
-                raise ArgError(str(error)) from None
-        return value
 
-    def _whole(self, value: Any, names: dict[str, Any]) -> int:
-        value = self._expression(value, names)
-        if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
-            value = int(value)
-        if not _is_int(value):
-            raise ArgError(f"must be a whole number, received {value!r}")
-        lowest = 1 if self.minimum is None else self.minimum
-        if value < lowest:
-            raise ArgError(f"must be at least {lowest:g}, received {value}")
-        if value > MAX_SIZE:
-            raise ArgError(f"must be at most {MAX_SIZE:,}, received {value:,}")
-        return value
+def _per_dim(value: Any, rank: int, names: dict[str, Any]) -> tuple:
+    value = _expression(value, names)
+    if isinstance(value, list):
+        if len(value) != rank:
+            raise ArgError(f"needs {rank} value{'s' if rank > 1 else ''} (one per spatial dimension), received {len(value)}: {value!r}")
+        return tuple(value)
+    return (value,) * rank
 
-    def _convert_int(self, value: Any, rank: int, names: dict[str, Any]) -> int:
-        return self._whole(value, names)
 
-    def _convert_float(self, value: Any, rank: int, names: dict[str, Any]) -> float:
-        value = self._expression(value, names)
+#: In the JSON Schema: every value that takes a number may also be an expression, which YAML reads as a string.
+EXPRESSION = {"type": "string", "description": "an expression of block arguments and repeat variables"}
+
+
+def _whole_schema(arg: Arg) -> dict:
+    lowest = 1 if arg.minimum is None else arg.minimum
+    return {"anyOf": [{"type": "integer", "minimum": lowest, "maximum": MAX_SIZE}, EXPRESSION]}
+
+
+def _per_dim_schema(item: dict) -> dict:
+    return {"anyOf": [item, {"type": "array", "minItems": 1, "maxItems": 3, "items": item}, EXPRESSION]}
+
+
+class ArgType:
+    """An argument type: the check and normalisation of a YAML value, and the JSON Schema of the values it accepts,
+    side by side. One instance per type, made at import; the bounds and choices are the Arg's."""
+
+    __slots__ = ()
+
+    def convert(self, arg: Arg, value: Any, rank: int, names: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def schema(self, arg: Arg) -> dict:
+        raise NotImplementedError
+
+
+class IntType(ArgType):
+    """A whole number from the Arg's minimum (default 1) to MAX_SIZE."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> int:
+        return _whole(arg, value, names)
+
+    def schema(self, arg) -> dict:
+        return _whole_schema(arg)
+
+
+class FloatType(ArgType):
+    """A finite number, at least the Arg's minimum and below its ``below``."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> float:
+        value = _expression(value, names)
         if not _is_number(value) or not isfinite(value):
             raise ArgError(f"must be a finite number, received {value!r}")
-        if self.minimum is not None and value < self.minimum:
-            raise ArgError(f"must be at least {self.minimum:g}, received {value}")
-        if self.below is not None and value >= self.below:
-            raise ArgError(f"must be below {self.below:g}, received {value}")
+        if arg.minimum is not None and value < arg.minimum:
+            raise ArgError(f"must be at least {arg.minimum:g}, received {value}")
+        if arg.below is not None and value >= arg.below:
+            raise ArgError(f"must be below {arg.below:g}, received {value}")
         return float(value)
 
-    def _convert_bool(self, value: Any, rank: int, names: dict[str, Any]) -> bool:
-        value = self._expression(value, names)
+    def schema(self, arg) -> dict:
+        number: dict[str, Any] = {"type": "number"}
+        if arg.minimum is not None:
+            number["minimum"] = arg.minimum
+        if arg.below is not None:
+            number["exclusiveMaximum"] = arg.below
+        return {"anyOf": [number, EXPRESSION]}
+
+
+class BoolType(ArgType):
+    """true or false."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> bool:
+        value = _expression(value, names)
         if not isinstance(value, bool):
             raise ArgError(f"must be true or false, received {value!r}")
         return value
 
-    def _convert_choice(self, value: Any, rank: int, names: dict[str, Any]) -> str:
-        if value not in self.choices:
-            raise ArgError(f"must be one of {', '.join(self.choices)}, received {value!r}{suggest(value, list(self.choices))}")
+    def schema(self, arg) -> dict:
+        return {"anyOf": [{"type": "boolean"}, EXPRESSION]}
+
+
+class ChoiceType(ArgType):
+    """One of the Arg's choices, written as a word (never an expression)."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> str:
+        if value not in arg.choices:
+            raise ArgError(f"must be one of {', '.join(arg.choices)}, received {value!r}{suggest(value, list(arg.choices))}")
         return value
 
-    def _per_dim(self, value: Any, rank: int, names: dict[str, Any]) -> tuple:
-        value = self._expression(value, names)
-        if isinstance(value, list):
-            if len(value) != rank:
-                raise ArgError(f"needs {rank} value{'s' if rank > 1 else ''} (one per spatial dimension), received {len(value)}: {value!r}")
-            return tuple(value)
-        return (value,) * rank
+    def schema(self, arg) -> dict:
+        return {"enum": list(arg.choices)}
 
-    def _convert_sizes(self, value: Any, rank: int, names: dict[str, Any]) -> tuple[int, ...]:
-        return tuple(self._whole(item, names) for item in self._per_dim(value, rank, names))
 
-    def _convert_padding(self, value: Any, rank: int, names: dict[str, Any]) -> Any:
+class SizesType(ArgType):
+    """A whole number per spatial dimension: one for all, or a list of ``rank``; a tuple of ``rank``."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> tuple[int, ...]:
+        return tuple(_whole(arg, item, names) for item in _per_dim(value, rank, names))
+
+    def schema(self, arg) -> dict:
+        return _per_dim_schema(_whole_schema(arg))
+
+
+class PaddingType(ArgType):
+    """'same', 'valid', or per spatial dimension a size or a [before, after] pair; pairs, one per dimension."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> Any:
         if value in ("same", "valid"):
             return value
         pairs = []
-        for item in self._per_dim(value, rank, names):
+        for item in _per_dim(value, rank, names):
             if isinstance(item, list):
                 if len(item) != 2:
                     raise ArgError(f"per side must be [before, after], received {item!r}")
-                pairs.append(tuple(self._whole(side, names) for side in item))
+                pairs.append(tuple(_whole(arg, side, names) for side in item))
             else:
-                size = self._whole(item, names)
+                size = _whole(arg, item, names)
                 pairs.append((size, size))
         return tuple(pairs)
 
-    def _convert_scale(self, value: Any, rank: int, names: dict[str, Any]) -> tuple:
-        """Scales as exact fractions (1.5 is 3/2), so that floor(in * scale) is exact."""
+    def schema(self, arg) -> dict:
+        side = _whole_schema(arg)
+        pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": side}
+        return {"anyOf": [{"enum": ["same", "valid"]}, _per_dim_schema({"anyOf": [side, pair]})]}
+
+
+class ScaleType(ArgType):
+    """A positive number per spatial dimension, as exact fractions (1.5 is 3/2), so that floor(in * scale) is exact."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> tuple:
         from fractions import (
             Fraction,  # only networks with upsampling need it: start-up time
         )
 
         scales = []
-        for item in self._per_dim(value, rank, names):
-            item = self._expression(item, names)
+        for item in _per_dim(value, rank, names):
+            item = _expression(item, names)
             if not _is_number(item) or not isfinite(item) or item <= 0:
                 raise ArgError(f"must be a positive number, received {item!r}")
             scales.append(Fraction(str(item)))
         return tuple(scales)
+
+    def schema(self, arg) -> dict:
+        return _per_dim_schema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, EXPRESSION]})
+
+
+INT, FLOAT, BOOL, CHOICE = IntType(), FloatType(), BoolType(), ChoiceType()
+SIZES, PADDING, SCALE = SizesType(), PaddingType(), ScaleType()
+
+
+class Arg(NamedTuple):
+    """One argument of a layer kind: its name, type, default and a one-line description."""
+
+    name: str
+    type: ArgType
+    doc: str
+    default: Any = None
+    required: bool = False
+    minimum: float | None = None
+    below: float | None = None  # exclusive upper bound
+    choices: tuple[str, ...] = ()
+
+    def convert(self, value: Any, rank: int, names: dict[str, Any]) -> Any:
+        """Check and normalise one value; per-dim types become tuples of length ``rank``."""
+        return self.type.convert(self, value, rank, names)
 
 
 class Weight(NamedTuple):

@@ -10,7 +10,18 @@ import yaml
 
 from cnncalc.ci.schema import schema
 from cnncalc.network import STRUCTURES
-from cnncalc.registry import REGISTRY
+from cnncalc.registry import (
+    BOOL,
+    CHOICE,
+    FLOAT,
+    INT,
+    PADDING,
+    REGISTRY,
+    SCALE,
+    SIZES,
+    Arg,
+    ArgError,
+)
 
 ARCHITECTURES = sorted((Path(__file__).parent.parent / "architectures").glob("*.yaml"))
 
@@ -82,3 +93,27 @@ layers:
   - linear: 10
 """
     assert not list(validator().iter_errors(yaml.safe_load(text)))
+
+
+ARG_SAMPLES = [
+    # an argument, values its converter accepts and values it refuses (rank 2); a string is an expression to both
+    (Arg("n", INT, ""), [3, 2.0], [0, 2.5, True]),
+    (Arg("p", FLOAT, "", minimum=0, below=1), [0, 0.5], [1, -0.1, True]),
+    (Arg("b", BOOL, ""), [True, False], [1, None]),
+    (Arg("m", CHOICE, "", choices=("nearest", "bilinear")), ["nearest"], ["cubic", 1]),
+    (Arg("k", SIZES, ""), [3, [1, 7]], [0, [1, 0], [1.5, 2]]),
+    (Arg("pad", PADDING, "", minimum=0), ["same", "valid", 0, [1, 2], [[0, 1], [1, 1]]], [-1, [[0, 1, 2], 1]]),
+    (Arg("s", SCALE, ""), [2, 1.5, [2, 0.5]], [0, -1, [2, 0]]),
+]
+
+
+@pytest.mark.parametrize("arg, accepted, refused", ARG_SAMPLES, ids=lambda value: getattr(value, "name", ""))
+def test_each_argument_types_converter_and_schema_agree(arg, accepted, refused):
+    check = jsonschema.Draft7Validator(arg.type.schema(arg))
+    for value in accepted:
+        arg.convert(value, 2, {})
+        assert check.is_valid(value), value
+    for value in refused:
+        with pytest.raises(ArgError):
+            arg.convert(value, 2, {})
+        assert not check.is_valid(value), value

@@ -1,8 +1,9 @@
 """A JSON Schema (draft-07) of the description format, generated from the layer registry, never written by hand.
 
-Every layer kind's arguments come from its Arg declarations, the structures' keys from network.STRUCTURE_KEYS,
-the top-level keys from network.TOP_KEYS and ``expect:`` from budget. ``cnncalc schema`` prints it; editors
-that speak yaml-language-server take it with ``# yaml-language-server: $schema=cnncalc.schema.json``.
+Every layer kind's arguments come from its Arg declarations (each argument type gives its own fragment), the
+structures' keys from network.STRUCTURE_KEYS, the top-level keys from network.TOP_KEYS and ``expect:`` from
+budget. ``cnncalc schema`` prints it; editors that speak yaml-language-server take it with
+``# yaml-language-server: $schema=cnncalc.schema.json``.
 Expressions (``out: width * 4``) are strings, so every number may also be a string.
 """
 
@@ -13,49 +14,16 @@ from typing import Any
 from .. import kinds  # noqa: F401  (kinds registers the layer kinds)
 from ..load import BLOCK_KEYS
 from ..network import BRANCHES_KEYS, STRUCTURE_KEYS, TOP_KEYS
-from ..registry import COMMON_KEYS, MAX_SIZE, REGISTRY, Arg, LayerKind
+from ..registry import COMMON_KEYS, EXPRESSION, MAX_SIZE, REGISTRY, Arg, LayerKind
 from . import budget
 
 SCHEMA_ID = "https://cnncalc.invalid/description.schema.json"
-EXPRESSION = {"type": "string", "description": "an expression of block arguments and repeat variables"}
 LAYER_LIST = {"type": "array", "items": {"$ref": "#/definitions/layer"}}
-
-
-def _whole(arg: Arg) -> dict:
-    lowest = 1 if arg.minimum is None else arg.minimum
-    return {"anyOf": [{"type": "integer", "minimum": lowest, "maximum": MAX_SIZE}, EXPRESSION]}
-
-
-def _per_dim(item: dict) -> dict:
-    return {"anyOf": [item, {"type": "array", "minItems": 1, "maxItems": 3, "items": item}, EXPRESSION]}
 
 
 def _arg_schema(arg: Arg) -> dict:
     """The values one argument accepts, from its declared type and bounds."""
-    if arg.type == "int":
-        schema = _whole(arg)
-    elif arg.type == "float":
-        number: dict[str, Any] = {"type": "number"}
-        if arg.minimum is not None:
-            number["minimum"] = arg.minimum
-        if arg.below is not None:
-            number["exclusiveMaximum"] = arg.below
-        schema = {"anyOf": [number, EXPRESSION]}
-    elif arg.type == "bool":
-        schema = {"anyOf": [{"type": "boolean"}, EXPRESSION]}
-    elif arg.type == "choice":
-        schema = {"enum": list(arg.choices)}
-    elif arg.type in ("sizes", "optional-sizes"):
-        schema = _per_dim(_whole(arg))
-    elif arg.type == "padding":
-        side = _whole(arg)
-        pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": side}
-        schema = {"anyOf": [{"enum": ["same", "valid"]}, _per_dim({"anyOf": [side, pair]})]}
-    elif arg.type == "scale":
-        schema = _per_dim({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, EXPRESSION]})
-    else:
-        raise ValueError(f"no schema for argument type {arg.type}")
-    schema = dict(schema)
+    schema = dict(arg.type.schema(arg))
     schema["description"] = arg.doc + ("" if arg.default is None else f" (default {arg.default!r})")
     return schema
 
