@@ -97,6 +97,9 @@ class Conv(LayerKind):
     doc = "Convolution over 1 to 3 spatial dimensions, with stride, padding, dilation and groups."
     main = "out"
     args = _conv_args()
+    shape_rule = ("`out = floor((in + before + after - dilation*(kernel-1) - 1) / stride) + 1` per spatial dim; "
+                  "channels become `out`")
+    macs_rule = "output elements x (input channels / groups) x kernel elements"
     flops_rule = "2 x MACs, plus one add per output element for the bias"
 
     def output(self, a, x):
@@ -121,6 +124,8 @@ class ConvTranspose(LayerKind):
     doc = "Transposed convolution (PyTorch's ConvTranspose): each input element scatters a weighted kernel."
     main = "out"
     args = _conv_args((Arg("output_padding", SIZES, "extra size added on the far side", default=0, minimum=0),))
+    shape_rule = "`out = (in - 1)*stride - before - after + dilation*(kernel-1) + output_padding + 1`"
+    macs_rule = "input elements x (output channels / groups) x kernel elements"
     flops_rule = "2 x MACs (MACs = input elements x out/groups x kernel elements), plus the bias adds"
 
     def output(self, a, x):
@@ -176,6 +181,8 @@ class MaxPool(LayerKind):
         Arg("ceil_mode", BOOL, "round the output size up instead of down", default=False),
     )
     flops_rule = "kernel elements - 1 comparisons per output element"
+    shape_rule = ("the conv rule; in ceil mode the floor becomes a ceiling and, as in PyTorch, a last window that "
+                  "would start beyond the input and the left padding is dropped")
 
     def output(self, a, x):
         _feature_map(self.name, x)
@@ -200,6 +207,7 @@ class AvgPool(LayerKind):
         Arg("count_include_pad", BOOL, "divide by the full window, padding included", default=True),
     )
     flops_rule = "kernel elements per output element (the adds and one divide)"
+    shape_rule = "as maxpool"
 
     def output(self, a, x):
         _feature_map(self.name, x)
@@ -216,6 +224,7 @@ class GlobalAvgPool(LayerKind):
     name = "globalavgpool"
     doc = "Average over all spatial positions; keeps the dimensions as size 1 (C x 1 x 1)."
     flops_rule = "one per input element (the adds and one divide per channel)"
+    shape_rule = "every spatial size becomes 1 (`C x 1 x 1`)"
 
     def output(self, a, x):
         _feature_map(self.name, x)
@@ -232,6 +241,7 @@ class AdaptiveAvgPool(LayerKind):
     main = "output"
     args = (Arg("output", SIZES, "output size, an int or one per spatial dimension", required=True),)
     flops_rule = "the window's element count per output element (exact, windows may overlap)"
+    shape_rule = "spatial sizes become `output`; window i spans `[floor(i*in/out), ceil((i+1)*in/out))`"
 
     def output(self, a, x):
         _feature_map(self.name, x)
@@ -245,6 +255,7 @@ class AdaptiveAvgPool(LayerKind):
 class Flatten(LayerKind):
     name = "flatten"
     doc = "Flatten channels and spatial dimensions into one feature vector."
+    shape_rule = "`C x H x W` becomes one feature dimension of `C*H*W`"
 
     def output(self, a, x):
         return (prod(x),)
@@ -260,6 +271,8 @@ class Linear(LayerKind):
         Arg("bias", BOOL, "add a learned bias per output feature", default=True),
     )
     flops_rule = "2 x MACs, plus one add per output for the bias"
+    shape_rule = "needs a flattened input; `out` features"
+    macs_rule = "input features x output features"
 
     def output(self, a, x):
         if len(x) != 1:
@@ -288,6 +301,7 @@ class BatchNorm(LayerKind):
         Arg("affine", BOOL, "learn a scale and shift per channel", default=True),
     )
     flops_rule = "2 per element (inference: one multiply and one add, the per-channel constants folded)"
+    shape_rule = "shape kept"
 
     def output(self, a, x):
         return x
@@ -315,6 +329,7 @@ class LRN(LayerKind):
         Arg("k", FLOAT, "additive constant", default=1.0),
     )
     flops_rule = "2 x size + 3 per element (squares and sum over the window, scale, add k, power, divide)"
+    shape_rule = "shape kept"
 
     def output(self, a, x):
         return x
@@ -329,6 +344,7 @@ class Dropout(LayerKind):
     doc = "Dropout; the identity at inference."
     main = "p"
     args = (Arg("p", FLOAT, "probability of zeroing an element in training", default=0.5, minimum=0, below=1),)
+    shape_rule = "shape kept; the identity at inference"
 
     def output(self, a, x):
         return x
@@ -338,6 +354,7 @@ class _Elementwise(LayerKind):
     """Activations: the shape is kept, a fixed number of operations per element."""
 
     per_element = 1
+    shape_rule = "shape kept"
 
     def output(self, a, x):
         return x
@@ -371,6 +388,7 @@ class Softmax(LayerKind):
     main = "dim"
     args = (Arg("dim", INT, "dimension, batch first; negative counts from the end", default=1, minimum=-4),)
     flops_rule = "5n - 2 per softmax of n values (max, subtract, exp, sum, divide)"
+    shape_rule = "shape kept"
 
     def _axis(self, a, x) -> int:
         axis = a.dim - 1 if a.dim > 0 else len(x) + a.dim
@@ -399,6 +417,7 @@ class Upsample(LayerKind):
         Arg("mode", CHOICE, "interpolation", default="nearest", choices=("nearest", "bilinear")),
     )
     flops_rule = "nearest: 0; bilinear: 3 x (2^d - 1) per output element (2^d - 1 linear interpolations of 3 ops, d spatial dims)"
+    shape_rule = "`out = floor(in * scale)`, or `size`"
 
     def output(self, a, x):
         _feature_map(self.name, x)
@@ -448,6 +467,7 @@ class Add(_Join):
     name = "add"
     doc = "Element-wise sum of two or more earlier outputs of the same shape (also the join of a residual)."
     joins = "residual"
+    shape_rule = "all operands must have one shape"
     flops_rule = "(operands - 1) adds per output element"
 
     def output(self, a, x):
@@ -463,6 +483,7 @@ class Concat(_Join):
     name = "concat"
     doc = "Concatenation along channels of two or more earlier outputs with the same spatial size."
     joins = "branches"  # also takes 'branches:', parallel layer lists it concatenates
+    shape_rule = "channels add up; the other sizes must agree"
 
     def output(self, a, x):
         _agree(x, 1, lambda: f"cannot concatenate along channels, the other dimensions differ: {_operand_list(x)}")

@@ -281,7 +281,9 @@ class LayerKind:
     multi_input: ClassVar[bool] = False
     operands: ClassVar[str | None] = None  # a multi-input kind's key listing the layers it reads (``of``)
     joins: ClassVar[str | None] = None  # the structure whose paths this kind joins: 'residual' or 'branches'
-    flops_rule: ClassVar[str] = "0"  # the FLOP rule in words, for the docs
+    shape_rule: ClassVar[str]  # the shape rule in words, for the docs (docs/format.md)
+    macs_rule: ClassVar[str | None] = None  # the MAC rule in words of the kinds that count MACs (docs/counting.md)
+    flops_rule: ClassVar[str] = "0"  # the FLOP rule in words, for the docs (docs/counting.md)
 
     def output(self, a: SimpleNamespace, x: Any) -> Shape:
         raise NotImplementedError
