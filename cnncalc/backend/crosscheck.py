@@ -17,7 +17,7 @@ from ..network import Network
 from ..propagate import Report
 from ..registry import format_shape
 from . import weights as weight_files
-from .execute import forward
+from .execute import WORKSPACE, forward
 from .memory import DEFAULT_LIMIT, Estimate, estimate, human_bytes, memory_limit
 
 RUN_DTYPES = ("float32", "float64")
@@ -77,7 +77,7 @@ class RunResult:
 
 def check_memory(report: Report, dtype: str, limit: int) -> Estimate:
     """Refuse a run whose estimated peak is above ``limit`` bytes, before anything is allocated."""
-    peak = estimate(report, dtype)
+    peak = estimate(report, WORKSPACE, dtype)
     if peak.peak > limit:
         raise CnnCalcError(
             f"the run needs an estimated {human_bytes(peak.peak)} ({human_bytes(peak.weights)} of weights, "

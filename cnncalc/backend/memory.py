@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
+from typing import Callable, Mapping
 
 from ..errors import UsageError
 from ..network import INPUT
@@ -63,11 +64,11 @@ class Estimate:
         return self.weights + self.activations + self.workspace
 
 
-def estimate(report: Report, dtype: str = "float32") -> Estimate:
-    """Simulate the run's allocations: each output lives from its layer to its last reader; the final output stays."""
-    # The kernel table imports NumPy: only here, as 'cnncalc weights' renders with this module.
-    from .execute import WORKSPACE
+def estimate(report: Report, workspace_rules: Mapping[str, Callable[..., int]], dtype: str = "float32") -> Estimate:
+    """Simulate the run's allocations: each output lives from its layer to its last reader; the final output stays.
 
+    ``workspace_rules`` are the kernels' own (``execute.WORKSPACE``): kind -> temporary elements beside the output.
+    """
     width = DTYPE_BYTES[dtype]
     layers = report.layers
     last = last_uses([layer.inputs for layer in layers])
@@ -80,7 +81,7 @@ def estimate(report: Report, dtype: str = "float32") -> Estimate:
         output_elements = prod(layer.output)
         input_elements = sum(prod(shapes[producer]) for producer in set(layer.inputs))
         during = sum(live.values()) + output_elements
-        rule = WORKSPACE.get(layer.kind)
+        rule = workspace_rules.get(layer.kind)
         workspace = rule(layer, shapes[layer.inputs[0]], input_elements) if rule is not None else 0
         if during + workspace > sum(worst[:2]):
             worst = (during, workspace, layer.path)

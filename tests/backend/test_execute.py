@@ -132,13 +132,13 @@ def test_a_kernel_failure_names_the_layer(monkeypatch):
 
 def test_memory_estimate_covers_weights_activations_and_im2col():
     report = propagate(load("alexnet-torchvision"), 4)
-    peak = memory.estimate(report)
+    peak = memory.estimate(report, execute.WORKSPACE)
     assert peak.weights == 4 * (report.totals.params + report.totals.buffers)
     # conv1 of batch 4: input 4x3x224x224 and output 4x64x55x55 live, im2col 4x(3*11*11)x(55*55) columns
     conv1 = 4 * (4 * 3 * 224 * 224 + 4 * 64 * 55 * 55) + 4 * (4 * 3 * 121 * 55 * 55 + 4 * 3 * 224 * 224)
     assert peak.arrays >= peak.weights + conv1
     assert peak.peak == memory.OVERHEAD + peak.arrays == memory.OVERHEAD + peak.weights + peak.activations + peak.workspace
-    assert memory.estimate(report, "float64").arrays == 2 * peak.arrays
+    assert memory.estimate(report, execute.WORKSPACE, "float64").arrays == 2 * peak.arrays
 
 
 def test_memory_estimate_bounds_the_measured_peak():
@@ -158,7 +158,7 @@ def test_memory_estimate_bounds_the_measured_peak():
         _, measured = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    arrays = memory.estimate(report).arrays
+    arrays = memory.estimate(report, execute.WORKSPACE).arrays
     assert 0.8 * arrays <= measured <= 1.03 * arrays
 
 
