@@ -20,9 +20,6 @@ from typing import Any
 
 from ..errors import CnnCalcError, Location, UsageError
 from ..registry import format_shape, suggest
-from ..units import (
-    UNIT_HELP as UNIT_HELP,  # re-exported: the schema describes an amount with it
-)
 from ..units import grouped, human, parse_quantity
 
 #: The figures a limit may be set on, and whether they are plain counts or bytes.

@@ -15,6 +15,7 @@ from .. import kinds  # noqa: F401  (kinds registers the layer kinds)
 from ..load import BLOCK_KEYS
 from ..network import BRANCHES_KEYS, STRUCTURE_KEYS, TOP_KEYS
 from ..registry import COMMON_KEYS, EXPRESSION, MAX_SIZE, REGISTRY, Arg, LayerKind
+from ..units import UNIT_HELP
 from . import budget
 
 SCHEMA_ID = "https://cnncalc.invalid/description.schema.json"
@@ -83,7 +84,7 @@ def _expect() -> dict:
                                              "description": "output shape per sample, without the batch"}}
     for figure, unit in budget.BUDGET_UNITS.items():
         amount = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
-                  "description": budget.UNIT_HELP[unit]}
+                  "description": UNIT_HELP[unit]}
         properties[figure] = {"anyOf": [amount, {"type": "object", "minProperties": 1, "additionalProperties": False,
                                                  "properties": {bound: amount for bound in budget.BOUNDS}}]}
     return {"type": "object", "properties": properties, "additionalProperties": False,
