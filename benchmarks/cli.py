@@ -65,8 +65,9 @@ def main() -> int:
 
     script = shutil.which("cnncalc", path=str(Path(sys.executable).parent)) or shutil.which("cnncalc")
     command = [script] if script else [sys.executable, "-m", "cnncalc"]
-    floor, ours = whole_process([[sys.executable, "-c", "import typer, rich, yaml"], [*command, "params", "resnet152"]],
-                                options.runs)
+    floor, ours = whole_process(
+        [[sys.executable, "-c", "import typer, rich, yaml"], [*command, "params", "resnet152"]], options.runs
+    )
     startup_ratio = ours / floor
     print(f"floor  python -c 'import typer, rich, yaml'   {floor * 1000:7.1f} ms (median of {options.runs})")
     print(f"ours   cnncalc params resnet152                {ours * 1000:7.1f} ms")

@@ -10,7 +10,8 @@ of a ResNet-152 batch-1 run (`cnncalc run`'s code path, no PyTorch loaded) is me
 resource.getrusage.
 
 Best-of-N (and the median), NumPy's N passes, then PyTorch's, with a pause between so that neither library's
-spinning worker threads slow the other; the minimum is the least disturbed figure on a shared machine. On processors where OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are set (docs/performance.md), unset both for
+spinning worker threads slow the other; the minimum is the least disturbed figure on a shared machine. On processors
+where OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are set (docs/performance.md), unset both for
 this command alone; the BLAS in use is printed (threadpoolctl, when installed).
 """
 
@@ -110,9 +111,15 @@ def bench_network(name: str, batch: int, repeats: int, torch) -> dict:
     reference = model(x)
     check = np.abs(crosscheck.run(network, report).output - reference).max() / np.abs(reference).max()
     return {
-        "name": name, "batch": batch, "numpy": ours, "torch": theirs, "ratio": ours / theirs,
-        "gflops": report.totals.flops / ours / 1e9, "torch_gflops": report.totals.flops / theirs / 1e9,
-        "conv_gflops": conv_flops / min(conv_times) / 1e9, "flops": report.totals.flops,
+        "name": name,
+        "batch": batch,
+        "numpy": ours,
+        "torch": theirs,
+        "ratio": ours / theirs,
+        "gflops": report.totals.flops / ours / 1e9,
+        "torch_gflops": report.totals.flops / theirs / 1e9,
+        "conv_gflops": conv_flops / min(conv_times) / 1e9,
+        "flops": report.totals.flops,
         "median_ratio": sorted(numpy_times)[len(numpy_times) // 2] / sorted(torch_times)[len(torch_times) // 2],
         "max_difference": float(check),  # relative to the output's largest magnitude
     }
@@ -120,8 +127,7 @@ def bench_network(name: str, batch: int, repeats: int, torch) -> dict:
 
 def peak_memory() -> int:
     """ru_maxrss of a fresh process running ResNet-152 at batch 1 through the cross-check."""
-    output = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, check=True,
-                            cwd=ROOT)
+    output = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, check=True, cwd=ROOT)
     return int(output.stdout.strip().splitlines()[-1])
 
 
@@ -130,8 +136,11 @@ def blas_description() -> str:
         import threadpoolctl
     except ImportError:
         return "threadpoolctl not installed"
-    found = [f"{pool['internal_api']} {pool.get('version')} ({pool.get('architecture')}, {pool['num_threads']} "
-             f"threads)" for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    found = [
+        f"{pool['internal_api']} {pool.get('version')} ({pool.get('architecture')}, {pool['num_threads']} threads)"
+        for pool in threadpoolctl.threadpool_info()
+        if pool["user_api"] == "blas"
+    ]
     return ", ".join(found) or "none found"
 
 
@@ -150,23 +159,31 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(options.threads)
-    print(f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"numpy {numpy.__version__} with {blas_description()}; torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads)")
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
-          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
+    print(
+        f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"numpy {numpy.__version__} with {blas_description()}; torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)"
+    )
+    print(
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}"
+    )
     ceiling = matmul_gflops(numpy, options.repeats)
     print(f"ceiling: numpy float32 matmul 2048x2048: {ceiling:.1f} GFLOP/s\n")
-    header = (f"{'network':<10} {'batch':>5} {'numpy s':>9} {'torch s':>9} {'ratio':>6} {'median':>6} "
-              f"{'GFLOP/s':>8} {'torch':>8} {'conv GF/s':>9} {'of ceil':>7} {'rel diff':>9}")
+    header = (
+        f"{'network':<10} {'batch':>5} {'numpy s':>9} {'torch s':>9} {'ratio':>6} {'median':>6} "
+        f"{'GFLOP/s':>8} {'torch':>8} {'conv GF/s':>9} {'of ceil':>7} {'rel diff':>9}"
+    )
     print(header)
     for name in options.nets.split(","):
         for batch in map(int, options.batches.split(",")):
             row = bench_network(name, batch, options.repeats, torch)
-            print(f"{name:<10} {batch:>5} {row['numpy']:>9.4f} {row['torch']:>9.4f} {row['ratio']:>6.2f} "
-                  f"{row['median_ratio']:>6.2f} {row['gflops']:>8.1f} {row['torch_gflops']:>8.1f} "
-                  f"{row['conv_gflops']:>9.1f} {row['conv_gflops'] / ceiling:>7.0%} {row['max_difference']:>9.1e}",
-                  flush=True)
+            print(
+                f"{name:<10} {batch:>5} {row['numpy']:>9.4f} {row['torch']:>9.4f} {row['ratio']:>6.2f} "
+                f"{row['median_ratio']:>6.2f} {row['gflops']:>8.1f} {row['torch_gflops']:>8.1f} "
+                f"{row['conv_gflops']:>9.1f} {row['conv_gflops'] / ceiling:>7.0%} {row['max_difference']:>9.1e}",
+                flush=True,
+            )
     print(f"\npeak resident memory, resnet152 batch 1 (cnncalc run path, subprocess): {memory / 2**20:.0f} MiB")
 
 

@@ -9,7 +9,7 @@ CNNCALC_DEBUG=1 prints its traceback too).
 import os
 import sys
 from enum import Enum
-from typing import List, NoReturn, Optional
+from typing import NoReturn
 
 import typer
 
@@ -50,10 +50,14 @@ NET = typer.Argument(..., help="A YAML description file or a built-in network na
 INPUT = typer.Option(None, "--input", help="Override the input shape without batch, e.g. 3x224x224.")
 BATCH = typer.Option(1, "--batch", min=1, max=2**31 - 1, help="Batch size N; shapes and counts include it.")
 DTYPE_OPTION = typer.Option(DType.float32, "--dtype", help="Element type for the byte figures.")
-FORMAT = typer.Option(Format.table, "--format", help="table (for people), json (one document, exact integers), "
-                      "markdown or csv (the table's rows).")
-OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (atomically: all of it or nothing) instead "
-                      "of standard output.")
+FORMAT = typer.Option(
+    Format.table,
+    "--format",
+    help="table (for people), json (one document, exact integers), markdown or csv (the table's rows).",
+)
+OUTPUT = typer.Option(
+    None, "--output", "-o", help="Write to this file (atomically: all of it or nothing) instead of standard output."
+)
 DEPTH = typer.Option(None, "--depth", min=0, help="Collapse groups deeper than this to one row each (0: top level).")
 SYMBOLIC_BATCH = typer.Option("1", "--batch", help="Batch size: a whole number or a size symbol like N.")
 SET = typer.Option(None, "--set", help="Evaluate a symbolic input (--input 3xHxW) at sizes, e.g. H=227,W=227.")
@@ -91,8 +95,11 @@ def _print_version(asked: bool) -> None:
 
 
 @app.callback()
-def _options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
-                                          help="Print cnncalc's version and exit.")) -> None:
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print cnncalc's version and exit."
+    ),
+) -> None:
     """The options before the command (typer's app callback; the app's help text stays the one given above)."""
 
 
@@ -102,7 +109,7 @@ def _fail(error: CnnCalcError) -> NoReturn:
     raise typer.Exit(2 if isinstance(error, UsageError) else 1)
 
 
-def _report(net: str, input_shape: Optional[str], batch: int, dtype: DType):
+def _report(net: str, input_shape: str | None, batch: int, dtype: DType):
     from .load import load
     from .options import parse_input_option
     from .propagate import propagate
@@ -111,7 +118,7 @@ def _report(net: str, input_shape: Optional[str], batch: int, dtype: DType):
     return propagate(load(net, shape), batch, dtype.value)
 
 
-def _emit(text: str, output: Optional[str]) -> None:
+def _emit(text: str, output: str | None) -> None:
     """Print ``text``, or write it atomically to ``output``."""
     if output is None:
         typer.echo(text, nl=False)
@@ -124,7 +131,7 @@ def _emit(text: str, output: Optional[str]) -> None:
         _fail(error)
 
 
-def _propagate(network, batch: str, dtype: DType, binding: Optional[str]):
+def _propagate(network, batch: str, dtype: DType, binding: str | None):
     """(report, conditions); the symbolic machinery is imported only for symbolic sizes (start-up time)."""
     if batch.isdigit() and int(batch) >= 1 and binding is None and all(isinstance(n, int) for n in network.input):
         from .propagate import propagate
@@ -170,27 +177,49 @@ def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth
 
 
 @app.command()
-def shapes(net: str = NET, input: Optional[str] = INPUT, batch: str = SYMBOLIC_BATCH, dtype: DType = DTYPE_OPTION,
-           format: Format = FORMAT, depth: Optional[int] = DEPTH, output: Optional[str] = OUTPUT,
-           set: Optional[str] = SET) -> None:
+def shapes(
+    net: str = NET,
+    input: str | None = INPUT,
+    batch: str = SYMBOLIC_BATCH,
+    dtype: DType = DTYPE_OPTION,
+    format: Format = FORMAT,
+    depth: int | None = DEPTH,
+    output: str | None = OUTPUT,
+    set: str | None = SET,
+) -> None:
     """Output shape of every layer (closed-form expressions for a symbolic input such as 3xHxW)."""
     _show("shapes", net, input, batch, dtype, format, depth, output, set)
 
 
 @app.command()
-def params(net: str = NET, input: Optional[str] = INPUT, batch: str = SYMBOLIC_BATCH, dtype: DType = DTYPE_OPTION,
-           format: Format = FORMAT, depth: Optional[int] = DEPTH, output: Optional[str] = OUTPUT,
-           set: Optional[str] = SET) -> None:
+def params(
+    net: str = NET,
+    input: str | None = INPUT,
+    batch: str = SYMBOLIC_BATCH,
+    dtype: DType = DTYPE_OPTION,
+    format: Format = FORMAT,
+    depth: int | None = DEPTH,
+    output: str | None = OUTPUT,
+    set: str | None = SET,
+) -> None:
     """Parameters (and batch-norm buffers) of every layer."""
     _show("params", net, input, batch, dtype, format, depth, output, set)
 
 
 @app.command()
-def flops(net: str = NET, input: Optional[str] = INPUT, batch: str = SYMBOLIC_BATCH, dtype: DType = DTYPE_OPTION,
-          format: Format = FORMAT, depth: Optional[int] = DEPTH, output: Optional[str] = OUTPUT,
-          set: Optional[str] = SET,
-          at: Optional[str] = typer.Option(None, "--at", help="MACs and params at square inputs of these sizes, "
-                                           "e.g. 128,160,224,320 (one line each).")) -> None:
+def flops(
+    net: str = NET,
+    input: str | None = INPUT,
+    batch: str = SYMBOLIC_BATCH,
+    dtype: DType = DTYPE_OPTION,
+    format: Format = FORMAT,
+    depth: int | None = DEPTH,
+    output: str | None = OUTPUT,
+    set: str | None = SET,
+    at: str | None = typer.Option(
+        None, "--at", help="MACs and params at square inputs of these sizes, e.g. 128,160,224,320 (one line each)."
+    ),
+) -> None:
     """MACs and FLOPs of every layer."""
     if at is not None:
         from . import render
@@ -215,9 +244,11 @@ def flops(net: str = NET, input: Optional[str] = INPUT, batch: str = SYMBOLIC_BA
 
 
 @app.command()
-def sizes(net: str = NET, input: Optional[str] = INPUT,
-          near: Optional[int] = typer.Option(None, "--near", min=1, help="Also show the valid sizes nearest to this.")
-          ) -> None:
+def sizes(
+    net: str = NET,
+    input: str | None = INPUT,
+    near: int | None = typer.Option(None, "--near", min=1, help="Also show the valid sizes nearest to this."),
+) -> None:
     """The input sizes a network accepts, per spatial size: minimum, congruences, nearest valid (docs/symbolic.md)."""
     from .load import load
     from .options import parse_input_option
@@ -242,18 +273,30 @@ def _limit_option(option: str, what: str):
 
 
 @app.command()
-def check(paths: List[str] = typer.Argument(..., help="Description files, folders (every .yaml/.yml below), glob "
-                                            "patterns or built-in names."),
-          input: Optional[str] = INPUT, batch: int = BATCH, dtype: DType = DTYPE_OPTION,
-          format: CheckFormat = typer.Option(CheckFormat.text, "--format", help="text (file:line:col: error: ...), "
-                                             "json, github (workflow annotations) or junit (XML test results)."),
-          output: Optional[str] = OUTPUT,
-          max_params: Optional[str] = _limit_option("--max-params", "parameter count"),
-          max_macs: Optional[str] = _limit_option("--max-macs", "MAC count"),
-          max_flops: Optional[str] = _limit_option("--max-flops", "FLOP count"),
-          max_activation_bytes: Optional[str] = _limit_option("--max-activation-bytes", "activation memory"),
-          execute: bool = typer.Option(False, "--execute", help="Also run each network with NumPy (random weights, "
-                                       "seed 0) and compare every layer's shape (see docs/execution.md).")) -> None:
+def check(
+    paths: list[str] = typer.Argument(
+        ..., help="Description files, folders (every .yaml/.yml below), glob patterns or built-in names."
+    ),
+    input: str | None = INPUT,
+    batch: int = BATCH,
+    dtype: DType = DTYPE_OPTION,
+    format: CheckFormat = typer.Option(
+        CheckFormat.text,
+        "--format",
+        help="text (file:line:col: error: ...), json, github (workflow annotations) or junit (XML test results).",
+    ),
+    output: str | None = OUTPUT,
+    max_params: str | None = _limit_option("--max-params", "parameter count"),
+    max_macs: str | None = _limit_option("--max-macs", "MAC count"),
+    max_flops: str | None = _limit_option("--max-flops", "FLOP count"),
+    max_activation_bytes: str | None = _limit_option("--max-activation-bytes", "activation memory"),
+    execute: bool = typer.Option(
+        False,
+        "--execute",
+        help="Also run each network with NumPy (random weights, "
+        "seed 0) and compare every layer's shape (see docs/execution.md).",
+    ),
+) -> None:
     """Validate every network and its budgets ('expect:'); report all failures. Exit 0 only if all pass."""
     from .ci import formats
     from .ci.budget import option_limits
@@ -261,8 +304,14 @@ def check(paths: List[str] = typer.Argument(..., help="Description files, folder
     from .options import parse_input_option
 
     try:
-        limits = option_limits({"--max-params": max_params, "--max-macs": max_macs, "--max-flops": max_flops,
-                                "--max-activation-bytes": max_activation_bytes})
+        limits = option_limits(
+            {
+                "--max-params": max_params,
+                "--max-macs": max_macs,
+                "--max-flops": max_flops,
+                "--max-activation-bytes": max_activation_bytes,
+            }
+        )
         shape = parse_input_option(input) if input else None
     except CnnCalcError as error:
         _fail(error)
@@ -284,15 +333,22 @@ class RunDType(str, Enum):
 
 
 @app.command()
-def run(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH,
-        seed: int = typer.Option(0, "--seed", help="Seed of the random weights and input."),
-        weights: Optional[str] = typer.Option(None, "--weights", help="An .npz of arrays keyed <layer path>.weight, "
-                                              ".bias, .running_mean, .running_var (see 'cnncalc weights')."),
-        input_data: Optional[str] = typer.Option(None, "--input-data", help="An .npy input batch instead of noise."),
-        save_output: Optional[str] = typer.Option(None, "--save-output", help="Write the final output as .npy."),
-        dtype: RunDType = typer.Option(RunDType.float32, "--dtype", help="Element type of the arrays."),
-        max_memory: str = typer.Option("4GiB", "--max-memory", help="Refuse a run estimated above this (512MiB, 2GB)."),
-        format: DataFormat = DATA_FORMAT) -> None:
+def run(
+    net: str = NET,
+    input: str | None = INPUT,
+    batch: int = BATCH,
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights and input."),
+    weights: str | None = typer.Option(
+        None,
+        "--weights",
+        help="An .npz of arrays keyed <layer path>.weight, .bias, .running_mean, .running_var (see 'cnncalc weights').",
+    ),
+    input_data: str | None = typer.Option(None, "--input-data", help="An .npy input batch instead of noise."),
+    save_output: str | None = typer.Option(None, "--save-output", help="Write the final output as .npy."),
+    dtype: RunDType = typer.Option(RunDType.float32, "--dtype", help="Element type of the arrays."),
+    max_memory: str = typer.Option("4GiB", "--max-memory", help="Refuse a run estimated above this (512MiB, 2GB)."),
+    format: DataFormat = DATA_FORMAT,
+) -> None:
     """Execute the network with NumPy and compare each layer's executed shape with the computed one."""
     from .load import load
     from .options import parse_input_option
@@ -304,8 +360,17 @@ def run(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH,
         from .backend import crosscheck, view  # imports NumPy: only on this path
 
         with view.DelayedProgress(f"running {report.name}") as progress:
-            result = crosscheck.run(network, report, seed=seed, weights_file=weights, input_file=input_data,
-                                    dtype=dtype.value, max_memory=max_memory, save_to=save_output, on_layer=progress)
+            result = crosscheck.run(
+                network,
+                report,
+                seed=seed,
+                weights_file=weights,
+                input_file=input_data,
+                dtype=dtype.value,
+                max_memory=max_memory,
+                save_to=save_output,
+                on_layer=progress,
+            )
     except CnnCalcError as error:
         _fail(error)
     if format is DataFormat.json:
@@ -322,7 +387,7 @@ def run(net: str = NET, input: Optional[str] = INPUT, batch: int = BATCH,
 
 
 @app.command("weights")
-def weights_command(net: str = NET, input: Optional[str] = INPUT, format: DataFormat = DATA_FORMAT) -> None:
+def weights_command(net: str = NET, input: str | None = INPUT, format: DataFormat = DATA_FORMAT) -> None:
     """The arrays 'run --weights' expects: keys (PyTorch state_dict names) and shapes."""
     try:
         report = _report(net, input, 1, DType.float32)
@@ -346,13 +411,18 @@ class DiffFormat(str, Enum):
 
 
 @app.command("diff")
-def diff_command(old: str = typer.Argument(..., help="The description before the change (file or built-in name)."),
-                 new: str = typer.Argument(..., help="The description after the change."),
-                 input: Optional[str] = INPUT, batch: int = BATCH, dtype: DType = DTYPE_OPTION,
-                 format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, markdown (for a review "
-                                                   "comment) or json."),
-                 all_layers: bool = typer.Option(False, "--all", help="List every layer, not only those that differ."),
-                 output: Optional[str] = OUTPUT) -> None:
+def diff_command(
+    old: str = typer.Argument(..., help="The description before the change (file or built-in name)."),
+    new: str = typer.Argument(..., help="The description after the change."),
+    input: str | None = INPUT,
+    batch: int = BATCH,
+    dtype: DType = DTYPE_OPTION,
+    format: DiffFormat = typer.Option(
+        DiffFormat.text, "--format", help="text, markdown (for a review comment) or json."
+    ),
+    all_layers: bool = typer.Option(False, "--all", help="List every layer, not only those that differ."),
+    output: str | None = OUTPUT,
+) -> None:
     """Differences in shapes, parameters and MACs between two descriptions: per layer (matched by path) and total."""
     from .ci import diff
 
@@ -365,7 +435,7 @@ def diff_command(old: str = typer.Argument(..., help="The description before the
 
 
 @app.command("schema")
-def schema_command(output: Optional[str] = OUTPUT) -> None:
+def schema_command(output: str | None = OUTPUT) -> None:
     """The JSON Schema of the description format, for editors (see docs/ci.md)."""
     from .ci.schema import schema
 
@@ -384,8 +454,15 @@ def list_networks() -> None:
     for name in builtin_names():
         network = load(name)
         report = propagate(network)
-        rows.append([name, "x".join(map(str, network.input)), grouped(report.totals.params),
-                     grouped(report.totals.macs), network.description.split(". ")[0].split(" (")[0]])
+        rows.append(
+            [
+                name,
+                "x".join(map(str, network.input)),
+                grouped(report.totals.params),
+                grouped(report.totals.macs),
+                network.description.split(". ")[0].split(" (")[0],
+            ]
+        )
     typer.echo("\n".join(aligned(rows, "lrrrl")))
 
 

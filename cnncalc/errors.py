@@ -33,8 +33,9 @@ class CnnCalcError(Exception):
     ``uses`` lists the block uses the mistake was reached through, innermost first: (block name, use site).
     """
 
-    def __init__(self, message: str, location: Location | None = None, layer: str | None = None,
-                 argument: str | None = None):
+    def __init__(
+        self, message: str, location: Location | None = None, layer: str | None = None, argument: str | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.location = location
@@ -42,7 +43,7 @@ class CnnCalcError(Exception):
         self.argument = argument
         self.uses: list[tuple[str, Location]] = []
 
-    def located(self, location: Location | None, layer: str | None = None) -> "CnnCalcError":
+    def located(self, location: Location | None, layer: str | None = None) -> CnnCalcError:
         """Fill in the location and layer path if they are not known yet."""
         if self.location is None:
             self.location = location
@@ -50,7 +51,7 @@ class CnnCalcError(Exception):
             self.layer = layer
         return self
 
-    def used_in(self, block: str, site: Location) -> "CnnCalcError":
+    def used_in(self, block: str, site: Location) -> CnnCalcError:
         """Record that the mistake lies inside block ``block`` used at ``site`` (called from the inside out)."""
         if self.location != site and (block, site) not in self.uses:
             self.uses.append((block, site))

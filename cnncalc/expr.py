@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 import operator
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 MAX_LENGTH = 400
 MAX_NODES = 200

@@ -53,12 +53,23 @@ def window_output_size(
     fits = padded >= span
     if fits is not True:
         dilated = f" (dilated to {span})" if dilation != 1 else ""
-        require(fits, lambda: f"kernel {kernel}{dilated} is larger than the padded input {padded} "
-                f"(input {in_size} + padding {before}+{after})", argument="kernel")
+        require(
+            fits,
+            lambda: (
+                f"kernel {kernel}{dilated} is larger than the padded input {padded} "
+                f"(input {in_size} + padding {before}+{after})"
+            ),
+            argument="kernel",
+        )
     if not ceil_mode:
         if stride != 1:
-            note(lambda: (padded - span) % stride, lambda: f"input {in_size} + padding {before}+{after} - window "
-                 f"{span} is not a multiple of stride {stride}: the last rows or columns are never read")
+            note(
+                lambda: (padded - span) % stride,
+                lambda: (
+                    f"input {in_size} + padding {before}+{after} - window "
+                    f"{span} is not a multiple of stride {stride}: the last rows or columns are never read"
+                ),
+            )
         return (padded - span) // stride + 1
     reach = span - after
     if reach >= stride:
@@ -85,8 +96,13 @@ def transposed_output_size(
     out = (in_size - 1) * stride - before - after + window_span(kernel, dilation) + output_padding
     positive = out >= 1
     if positive is not True:
-        require(positive, lambda: f"output size {out} is below 1 (input {in_size}, kernel {kernel}, "
-                f"stride {stride}, padding {before}+{after})")
+        require(
+            positive,
+            lambda: (
+                f"output size {out} is below 1 (input {in_size}, kernel {kernel}, "
+                f"stride {stride}, padding {before}+{after})"
+            ),
+        )
     return out
 
 

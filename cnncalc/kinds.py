@@ -64,8 +64,13 @@ def _stride_default(a: SimpleNamespace) -> None:
 
 
 KERNEL = Arg("kernel", SIZES, "window size, an int or one per spatial dimension", required=True)
-PADDING = Arg("padding", PADDING, "zero padding: int, per-dim list, [before, after] pairs, 'same' or 'valid'", default=0,
-            minimum=0)
+PADDING = Arg(
+    "padding",
+    PADDING,
+    "zero padding: int, per-dim list, [before, after] pairs, 'same' or 'valid'",
+    default=0,
+    minimum=0,
+)
 DILATION = Arg("dilation", SIZES, "spacing between kernel elements", default=1)
 
 
@@ -85,7 +90,9 @@ def _conv_args(extra: tuple[Arg, ...] = ()) -> tuple[Arg, ...]:
 def _grouped(kind: str, a: SimpleNamespace, channels: int) -> int:
     """Input channels per group; both channel counts must divide by groups."""
     if channels % a.groups:
-        raise CnnCalcError(f"{kind}: input channels {channels} are not divisible by groups {a.groups}", argument="groups")
+        raise CnnCalcError(
+            f"{kind}: input channels {channels} are not divisible by groups {a.groups}", argument="groups"
+        )
     if a.out % a.groups:
         raise CnnCalcError(f"{kind}: output channels {a.out} are not divisible by groups {a.groups}", argument="groups")
     return channels // a.groups
@@ -97,8 +104,10 @@ class Conv(LayerKind):
     doc = "Convolution over 1 to 3 spatial dimensions, with stride, padding, dilation and groups."
     main = "out"
     args = _conv_args()
-    shape_rule = ("`out = floor((in + before + after - dilation*(kernel-1) - 1) / stride) + 1` per spatial dim; "
-                  "channels become `out`")
+    shape_rule = (
+        "`out = floor((in + before + after - dilation*(kernel-1) - 1) / stride) + 1` per spatial dim; "
+        "channels become `out`"
+    )
     macs_rule = "output elements x (input channels / groups) x kernel elements"
     flops_rule = "2 x MACs, plus one add per output element for the bias"
 
@@ -132,18 +141,23 @@ class ConvTranspose(LayerKind):
         _feature_map(self.name, x)
         _grouped(self.name, a, x[0])
         if isinstance(a.padding, str):
-            raise CnnCalcError(f"{self.name}: padding '{a.padding}' is not supported; give the padding as numbers",
-                               argument="padding")
+            raise CnnCalcError(
+                f"{self.name}: padding '{a.padding}' is not supported; give the padding as numbers", argument="padding"
+            )
         limits = [max(s, d) for s, d in zip(a.stride, a.dilation)]
         if any(op >= limit for op, limit in zip(a.output_padding, limits)):
             raise CnnCalcError(
                 f"{self.name}: output_padding {list(a.output_padding)} must be smaller than stride or dilation "
-                f"({list(a.stride)}, {list(a.dilation)})", argument="output_padding"
+                f"({list(a.stride)}, {list(a.dilation)})",
+                argument="output_padding",
             )
-        return (a.out, *(
-            formulas.transposed_output_size(n, k, s, p, d, op)
-            for n, k, s, p, d, op in zip(x[1:], a.kernel, a.stride, a.padding, a.dilation, a.output_padding)
-        ))
+        return (
+            a.out,
+            *(
+                formulas.transposed_output_size(n, k, s, p, d, op)
+                for n, k, s, p, d, op in zip(x[1:], a.kernel, a.stride, a.padding, a.dilation, a.output_padding)
+            ),
+        )
 
     def weights(self, a, x):
         weight = Weight("weight", (x[0], a.out // a.groups, *a.kernel))
@@ -164,8 +178,10 @@ def _check_pool_padding(kind: str, a: SimpleNamespace, x: Shape, span_of) -> Non
         half = span_of(kernel, dilation) // 2
         if max(before, after) > half:
             raise CnnCalcError(
-                f"{kind}: padding {max(before, after)} is more than half the kernel ({half} at most for kernel {kernel})",
-                argument="padding")
+                f"{kind}: padding {max(before, after)} is more than half the kernel "
+                f"({half} at most for kernel {kernel})",
+                argument="padding",
+            )
 
 
 @register
@@ -181,8 +197,10 @@ class MaxPool(LayerKind):
         Arg("ceil_mode", BOOL, "round the output size up instead of down", default=False),
     )
     flops_rule = "kernel elements - 1 comparisons per output element"
-    shape_rule = ("the conv rule; in ceil mode the floor becomes a ceiling and, as in PyTorch, a last window that "
-                  "would start beyond the input and the left padding is dropped")
+    shape_rule = (
+        "the conv rule; in ceil mode the floor becomes a ceiling and, as in PyTorch, a last window that "
+        "would start beyond the input and the left padding is dropped"
+    )
 
     def output(self, a, x):
         _feature_map(self.name, x)
@@ -364,16 +382,29 @@ class _Elementwise(LayerKind):
 
 
 def _elementwise(kind: str, count: int, description: str, arguments: tuple[Arg, ...] = (), main: str | None = None):
-    cls = type(kind, (_Elementwise,), {
-        "name": kind, "doc": description, "per_element": count, "args": arguments, "main": main,
-        "flops_rule": f"{count} per element" if count else "0",
-    })
+    cls = type(
+        kind,
+        (_Elementwise,),
+        {
+            "name": kind,
+            "doc": description,
+            "per_element": count,
+            "args": arguments,
+            "main": main,
+            "flops_rule": f"{count} per element" if count else "0",
+        },
+    )
     register(cls)
 
 
 _elementwise("relu", 1, "max(x, 0).")
-_elementwise("leakyrelu", 2, "x if x > 0 else slope * x.",
-             (Arg("slope", FLOAT, "slope for negative inputs", default=0.01),), main="slope")
+_elementwise(
+    "leakyrelu",
+    2,
+    "x if x > 0 else slope * x.",
+    (Arg("slope", FLOAT, "slope for negative inputs", default=0.01),),
+    main="slope",
+)
 _elementwise("sigmoid", 4, "1 / (1 + exp(-x)): negate, exp, add, divide.")
 _elementwise("tanh", 1, "tanh(x), one operation.")
 _elementwise("gelu", 5, "x / 2 * (1 + erf(x / sqrt 2)): divide, erf, add, two multiplies.")
@@ -393,8 +424,9 @@ class Softmax(LayerKind):
     def _axis(self, a, x) -> int:
         axis = a.dim - 1 if a.dim > 0 else len(x) + a.dim
         if a.dim == 0 or not 0 <= axis < len(x):
-            raise CnnCalcError(f"softmax: dim {a.dim} is not a dimension of a {format_shape(x)} sample (batch is 0)",
-                               argument="dim")
+            raise CnnCalcError(
+                f"softmax: dim {a.dim} is not a dimension of a {format_shape(x)} sample (batch is 0)", argument="dim"
+            )
         return axis
 
     def output(self, a, x):
@@ -416,7 +448,10 @@ class Upsample(LayerKind):
         Arg("size", SIZES, "output size, an int or one per spatial dimension"),
         Arg("mode", CHOICE, "interpolation", default="nearest", choices=("nearest", "bilinear")),
     )
-    flops_rule = "nearest: 0; bilinear: 3 x (2^d - 1) per output element (2^d - 1 linear interpolations of 3 ops, d spatial dims)"
+    flops_rule = (
+        "nearest: 0; bilinear: 3 x (2^d - 1) per output element (2^d - 1 linear interpolations of 3 ops, "
+        "d spatial dims)"
+    )
     shape_rule = "`out = floor(in * scale)`, or `size`"
 
     def output(self, a, x):

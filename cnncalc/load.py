@@ -9,18 +9,7 @@ from typing import Any
 
 from .errors import CnnCalcError, Location, UsageError
 from .gcpause import gc_paused
-from .network import (
-    INPUT,
-    STRUCTURES,
-    TOP_KEYS,
-    Block,
-    Expander,
-    Network,
-    Scope,
-    _check_keys,
-    _describe,
-    _sequence,
-)
+from .network import INPUT, STRUCTURES, TOP_KEYS, Block, Expander, Network, Scope, _check_keys, _describe, _sequence
 from .registry import MAX_SIZE, REGISTRY, suggest
 from .source import Mapping, Sequence, parse_yaml, read_file
 from .symbolic.algebra import is_symbol_name, symbol
@@ -42,8 +31,11 @@ def _builtin_folder() -> Path:
 
 def builtin_names() -> list[str]:
     """Names of the built-in networks shipped in architectures/ (files starting with '_' only hold blocks)."""
-    names = [entry.name[:-5] for entry in _builtin_folder().iterdir()
-             if entry.name.endswith(".yaml") and not entry.name.startswith("_")]
+    names = [
+        entry.name[:-5]
+        for entry in _builtin_folder().iterdir()
+        if entry.name.endswith(".yaml") and not entry.name.startswith("_")
+    ]
     return sorted(names, key=lambda name: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)])
 
 
@@ -61,8 +53,9 @@ def resolve(net: str) -> tuple[str, str, Any]:
     if net in names:
         entry = _builtin_folder() / f"{net}.yaml"
         return entry.read_text(encoding="utf-8"), f"{net}.yaml", _builtin_folder()
-    raise UsageError(f"'{net}' is neither a file nor a built-in network{suggest(net, names)} "
-                     f"(built-in: {', '.join(names)})")
+    raise UsageError(
+        f"'{net}' is neither a file nor a built-in network{suggest(net, names)} (built-in: {', '.join(names)})"
+    )
 
 
 def load(net: str, input_shape: tuple | None = None) -> Network:
@@ -78,8 +71,10 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
     if document is None:
         raise CnnCalcError("the description is empty", start)
     if not isinstance(document, Mapping):
-        raise CnnCalcError(f"a description is a mapping with name, input and layers, received {_describe(document)}",
-                           getattr(document, "location", start))
+        raise CnnCalcError(
+            f"a description is a mapping with name, input and layers, received {_describe(document)}",
+            getattr(document, "location", start),
+        )
     _check_keys(document, TOP_KEYS, "the description")
     name = document.get("name", Path(file).stem)
     if not isinstance(name, str):
@@ -105,15 +100,25 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
         expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
     if not expander.nodes:
         raise CnnCalcError("the network has no layers", document.location_of("layers"))
-    return Network(name, description, file, tuple(shape), document.location_of("input"),
-                   tuple(expander.nodes), tuple(expander.groups), expect)
+    return Network(
+        name,
+        description,
+        file,
+        tuple(shape),
+        document.location_of("input"),
+        tuple(expander.nodes),
+        tuple(expander.groups),
+        expect,
+    )
 
 
 def parse_input(value: Any, location: Location) -> tuple:
     """``input: [3, 224, 224]``: channels, then one to three spatial sizes, each a whole number >= 1."""
     if not isinstance(value, list) or not 1 <= len(value) <= 4:
-        raise CnnCalcError(f"input must be a list like [3, 224, 224] (channels, then 0 to 3 sizes), received {_describe(value)}",
-                           location)
+        raise CnnCalcError(
+            f"input must be a list like [3, 224, 224] (channels, then 0 to 3 sizes), received {_describe(value)}",
+            location,
+        )
     for index, size in enumerate(value):
         if is_symbol_name(size):  # a size symbol such as H (docs/symbolic.md)
             continue
@@ -150,10 +155,11 @@ def _included_blocks(document: Mapping, folder: Any, chain: list[str], read: lis
         text = _read_include(entry, name, location)
         included = parse_yaml(text, str(entry) if isinstance(entry, Path) else name)
         if not isinstance(included, Mapping):
-            raise CnnCalcError(f"an included file holds a mapping with 'blocks', received {_describe(included)}", location)
+            raise CnnCalcError(
+                f"an included file holds a mapping with 'blocks', received {_describe(included)}", location
+            )
         _check_keys(included, ("blocks", "include", "description"), f"included file '{name}'")
-        inner = _included_blocks(included, entry.parent if isinstance(entry, Path) else folder, [*chain, shown],
-                                 read)
+        inner = _included_blocks(included, entry.parent if isinstance(entry, Path) else folder, [*chain, shown], read)
         inner.update(parse_blocks(included.get("blocks"), included.location_of("blocks"), {**blocks, **inner}))
         blocks.update(inner)
     return blocks
@@ -179,8 +185,10 @@ def load_library(path: str) -> dict[str, Block]:
     text, label, folder = resolve(path)
     document = parse_yaml(text, label)
     if not isinstance(document, Mapping):
-        raise CnnCalcError(f"a block library is a mapping with 'blocks', received {_describe(document)}",
-                           getattr(document, "location", Location(label, 1, 1)))
+        raise CnnCalcError(
+            f"a block library is a mapping with 'blocks', received {_describe(document)}",
+            getattr(document, "location", Location(label, 1, 1)),
+        )
     _check_keys(document, ("blocks", "include", "description"), "a block library")
     blocks = _included_blocks(document, folder, [os.path.normpath(label)])
     blocks.update(parse_blocks(document.get("blocks"), document.location_of("blocks"), blocks))
@@ -193,8 +201,9 @@ def parse_blocks(value: Any, location: Location, existing: dict | None = None) -
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise CnnCalcError(f"blocks must be a mapping from block name to its definition, received {_describe(value)}",
-                           location)
+        raise CnnCalcError(
+            f"blocks must be a mapping from block name to its definition, received {_describe(value)}", location
+        )
     blocks = {}
     for name, definition in value.items():
         where = value.key_locations[name]
@@ -205,8 +214,10 @@ def parse_blocks(value: Any, location: Location, existing: dict | None = None) -
         if name in existing:
             raise CnnCalcError(f"block '{name}' is already defined in {existing[name].location}", where)
         if not isinstance(definition, Mapping):
-            raise CnnCalcError(f"block '{name}' must be a mapping with args and layers, received {_describe(definition)}",
-                               value.location_of(name))
+            raise CnnCalcError(
+                f"block '{name}' must be a mapping with args and layers, received {_describe(definition)}",
+                value.location_of(name),
+            )
         _check_keys(definition, BLOCK_KEYS, f"block '{name}'")
         if "layers" not in definition:
             raise CnnCalcError(f"block '{name}' needs 'layers'", definition.location)
@@ -221,8 +232,9 @@ def _block_params(block: str, value: Any, location: Location) -> dict:
     if value is None:
         return {}
     if not isinstance(value, Sequence):
-        raise CnnCalcError(f"block '{block}' args must be a list like [width, stride: 1], received {_describe(value)}",
-                           location)
+        raise CnnCalcError(
+            f"block '{block}' args must be a list like [width, stride: 1], received {_describe(value)}", location
+        )
     params: dict = {}
     for index, item in enumerate(value):
         if isinstance(item, str):
@@ -232,8 +244,9 @@ def _block_params(block: str, value: Any, location: Location) -> dict:
             if default is None:
                 raise CnnCalcError(f"block '{block}' argument '{name}' has an empty default", value.location_of(index))
         else:
-            raise CnnCalcError(f"a block argument is a name or 'name: default', received {_describe(item)}",
-                               value.location_of(index))
+            raise CnnCalcError(
+                f"a block argument is a name or 'name: default', received {_describe(item)}", value.location_of(index)
+            )
         if not isinstance(name, str) or not name.isidentifier():
             raise CnnCalcError(f"a block argument name must be a word, received {name!r}", value.location_of(index))
         if name in ("name", "when"):

@@ -79,7 +79,7 @@ class Scope:
 
     __slots__ = ("path", "entry", "parent", "used", "counters")
 
-    def __init__(self, path: str, entry: int, parent: "Scope | None" = None):
+    def __init__(self, path: str, entry: int, parent: Scope | None = None):
         self.path = path
         self.entry = entry  # the producer of the scope's input
         self.parent = parent
@@ -185,7 +185,9 @@ class Expander:
             keys = ", ".join(str(key) for key in item)
             raise CnnCalcError(
                 f"a layer is a one-key mapping from its kind to its arguments, received the keys {keys}"
-                " (indent the arguments under the kind)", location)
+                " (indent the arguments under the kind)",
+                location,
+            )
         raise CnnCalcError(f"a layer must be a kind name or a one-key mapping, received {_describe(item)}", location)
 
     def _arguments(self, kind: str, value: Any, kind_location: Location, location: Location) -> Mapping:
@@ -223,7 +225,8 @@ class Expander:
             name = arguments["name"]
             if not isinstance(name, str) or not NAME_PATTERN.match(name):
                 raise CnnCalcError(
-                    f"a layer name is letters, digits, '_' and '-', received {name!r}", arguments.location_of("name"))
+                    f"a layer name is letters, digits, '_' and '-', received {name!r}", arguments.location_of("name")
+                )
         else:
             count = scope.counters.get(kind, 0)
             while True:
@@ -252,14 +255,18 @@ class Expander:
             arguments = _without(arguments, key)
         return self._add_node(path, kind, arguments, names, inputs, location)
 
-    def _references(self, kind: str, key: str, arguments: Mapping, scope: Scope, current: int,
-                    names: dict) -> tuple[int, ...]:
+    def _references(
+        self, kind: str, key: str, arguments: Mapping, scope: Scope, current: int, names: dict
+    ) -> tuple[int, ...]:
         operands = arguments.get(key)
         location = arguments.location_of(key)
         if not isinstance(operands, list) or len(operands) < 2:
-            raise CnnCalcError(f"{kind} needs '{key}': a list of at least two earlier layers (or 'previous', 'input')", location)
-        return tuple(self._resolve(ref, operands.location_of(i), scope, current, names)
-                     for i, ref in enumerate(operands))
+            raise CnnCalcError(
+                f"{kind} needs '{key}': a list of at least two earlier layers (or 'previous', 'input')", location
+            )
+        return tuple(
+            self._resolve(ref, operands.location_of(i), scope, current, names) for i, ref in enumerate(operands)
+        )
 
     def _resolve(self, reference: Any, location: Location, scope: Scope, current: int, names: dict) -> int:
         if isinstance(reference, str) and isinstance(names.get(reference), str):
@@ -278,7 +285,9 @@ class Expander:
         visible = sorted({path.rsplit(".", 1)[-1] for path in self.produced})
         raise CnnCalcError(
             f"no earlier layer named {reference!r}{suggest(reference, visible)}"
-            " (a reference names a layer that comes before it)", location)
+            " (a reference names a layer that comes before it)",
+            location,
+        )
 
     # -- structures -----------------------------------------------------------------------------------------
     def _residual(self, arguments, path, scope, current, names, depth, location, named) -> int:
@@ -329,7 +338,9 @@ class Expander:
         elif isinstance(branches, Sequence):
             named = [(str(i), value, branches.location_of(i)) for i, value in enumerate(branches)]
         else:
-            raise CnnCalcError(f"{kind} 'branches' must be a list of layer lists, received {_describe(branches)}", where)
+            raise CnnCalcError(
+                f"{kind} 'branches' must be a list of layer lists, received {_describe(branches)}", where
+            )
         if len(named) < 2:
             raise CnnCalcError(f"{kind} needs at least two branches", where)
         self.groups.append(Group(path, kind, location))
@@ -354,10 +365,14 @@ class Expander:
             except ExpressionError as error:
                 raise CnnCalcError(f"repeat times: {error}", arguments.location_of("times")) from None
         if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-            raise CnnCalcError(f"repeat needs 'times', a whole number >= 1, received {times!r}", arguments.location_of("times"))
+            raise CnnCalcError(
+                f"repeat needs 'times', a whole number >= 1, received {times!r}", arguments.location_of("times")
+            )
         if times > MAX_LAYERS:
-            raise CnnCalcError(f"repeat times {times:,} is more than the {MAX_LAYERS:,} layers a network may have",
-                               arguments.location_of("times"))
+            raise CnnCalcError(
+                f"repeat times {times:,} is more than the {MAX_LAYERS:,} layers a network may have",
+                arguments.location_of("times"),
+            )
         var = arguments.get("var", "i")
         if not isinstance(var, str) or not var.isidentifier():
             raise CnnCalcError(f"repeat 'var' must be a name, received {var!r}", arguments.location_of("var"))
@@ -379,7 +394,7 @@ class Expander:
 
     def _call(self, block: Block, arguments, path, scope, current, names, depth, location) -> int:
         if block.name in self.calls:
-            chain = " -> ".join([*self.calls[self.calls.index(block.name):], block.name])
+            chain = " -> ".join([*self.calls[self.calls.index(block.name) :], block.name])
             raise CnnCalcError(f"block '{block.name}' uses itself ({chain})", location)
         bound = {}
         for key, value in arguments.items():
@@ -388,7 +403,9 @@ class Expander:
             if key not in block.params:
                 raise CnnCalcError(
                     f"block '{block.name}' has no parameter '{key}'{suggest(key, list(block.params))}"
-                    f" (it takes: {', '.join(block.params) or 'none'})", arguments.key_locations.get(key, location))
+                    f" (it takes: {', '.join(block.params) or 'none'})",
+                    arguments.key_locations.get(key, location),
+                )
             bound[key] = self._block_argument(value, names, arguments.location_of(key))
         for key, default in block.params.items():
             if key not in bound:
@@ -401,7 +418,8 @@ class Expander:
         try:
             return self.expand_list(block.layers, Scope(path, current, scope), current, bound, depth + 1)
         except CnnCalcError as error:
-            raise error.used_in(block.name, location)
+            error.used_in(block.name, location)
+            raise
         finally:
             self.calls.pop()
             self.uses.pop()

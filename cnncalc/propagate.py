@@ -96,7 +96,9 @@ def _propagate(network: Network, batch: int, dtype: str) -> Report:
                 macs = kind.macs(arguments, x, y)
                 flops = kind.flops(arguments, x, y)
                 if any(size > MAX_SIZE for size in y if isinstance(size, int)):  # a symbolic size has no limit
-                    raise CnnCalcError(f"output size {format_shape(y)} is above the limit of {MAX_SIZE:,} per dimension")
+                    raise CnnCalcError(
+                        f"output size {format_shape(y)} is above the limit of {MAX_SIZE:,} per dimension"
+                    )
                 if key is not None:
                     memo[key] = y, weights, macs, flops
         except CnnCalcError as error:
@@ -108,21 +110,31 @@ def _propagate(network: Network, batch: int, dtype: str) -> Report:
                 error.used_in(block, site)
             raise error.located(node.location, node.path) from None
         shapes.append(y)
-        results.append(LayerResult(
-            path=node.path,
-            kind=node.kind,
-            output=(batch, *y),
-            params=sum(w.size for w in weights if w.trainable),
-            buffers=sum(w.size for w in weights if not w.trainable),
-            macs=batch * macs,
-            flops=batch * flops,
-            activations=batch * prod(y),
-            weights=weights,
-            inputs=node.inputs,
-            line=node.location.line,
-        ))
-    return Report(network.name, network.file, (batch, *network.input), results[-1].output, dtype,
-                  tuple(results), network.groups, _totals(results, batch * prod(network.input), DTYPE_BYTES[dtype]))
+        results.append(
+            LayerResult(
+                path=node.path,
+                kind=node.kind,
+                output=(batch, *y),
+                params=sum(w.size for w in weights if w.trainable),
+                buffers=sum(w.size for w in weights if not w.trainable),
+                macs=batch * macs,
+                flops=batch * flops,
+                activations=batch * prod(y),
+                weights=weights,
+                inputs=node.inputs,
+                line=node.location.line,
+            )
+        )
+    return Report(
+        network.name,
+        network.file,
+        (batch, *network.input),
+        results[-1].output,
+        dtype,
+        tuple(results),
+        network.groups,
+        _totals(results, batch * prod(network.input), DTYPE_BYTES[dtype]),
+    )
 
 
 def _memo_key(node, names: dict, x) -> tuple | None:
@@ -171,8 +183,9 @@ def propagate_symbolic(network: Network, batch=1, dtype: str = "float32") -> tup
     return report, collector.items
 
 
-def propagate_any(network: Network, batch=1, dtype: str = "float32",
-                  binding: dict | None = None) -> tuple[Report, list[Recorded]]:
+def propagate_any(
+    network: Network, batch=1, dtype: str = "float32", binding: dict | None = None
+) -> tuple[Report, list[Recorded]]:
     """Concrete propagation for whole numbers, symbolic otherwise; ``binding`` evaluates a symbolic report."""
     if not is_symbolic((batch, *network.input)):
         if binding:
@@ -190,8 +203,10 @@ def evaluate_report(network: Network, batch, report: Report, conditions: list[Re
     unknown = sorted(set(binding) - set(names))
     missing = [name for name in names if name not in binding]
     if unknown or missing:
-        raise UsageError(f"--set must give a value to each size symbol ({', '.join(names)}); "
-                         + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"))
+        raise UsageError(
+            f"--set must give a value to each size symbol ({', '.join(names)}); "
+            + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}")
+        )
     for item in conditions:
         if item.rule != "exact" and not item.condition.evaluate(binding):
             concrete = network._replace(input=evaluate(network.input, binding))
@@ -201,10 +216,18 @@ def evaluate_report(network: Network, batch, report: Report, conditions: list[Re
     def at(value):
         return evaluate(value, binding)
 
-    layers = tuple(layer._replace(output=at(layer.output), params=at(layer.params), buffers=at(layer.buffers),
-                           macs=at(layer.macs), flops=at(layer.flops), activations=at(layer.activations),
-                           weights=tuple(Weight(w.name, at(w.shape), w.trainable) for w in layer.weights))
-                   for layer in report.layers)
+    layers = tuple(
+        layer._replace(
+            output=at(layer.output),
+            params=at(layer.params),
+            buffers=at(layer.buffers),
+            macs=at(layer.macs),
+            flops=at(layer.flops),
+            activations=at(layer.activations),
+            weights=tuple(Weight(w.name, at(w.shape), w.trainable) for w in layer.weights),
+        )
+        for layer in report.layers
+    )
     totals = Totals(**{name: at(value) for name, value in report.totals._asdict().items()})
     return report._replace(input=at(report.input), output=at(report.output), layers=layers, totals=totals)
 

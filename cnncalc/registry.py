@@ -76,7 +76,10 @@ def _per_dim(value: Any, rank: int, names: dict[str, Any]) -> tuple:
     value = _expression(value, names)
     if isinstance(value, list):
         if len(value) != rank:
-            raise ArgError(f"needs {rank} value{'s' if rank > 1 else ''} (one per spatial dimension), received {len(value)}: {value!r}")
+            raise ArgError(
+                f"needs {rank} value{'s' if rank > 1 else ''} (one per spatial dimension), "
+                f"received {len(value)}: {value!r}"
+            )
         return tuple(value)
     return (value,) * rank
 
@@ -165,7 +168,9 @@ class ChoiceType(ArgType):
 
     def convert(self, arg, value, rank, names) -> str:
         if value not in arg.choices:
-            raise ArgError(f"must be one of {', '.join(arg.choices)}, received {value!r}{suggest(value, list(arg.choices))}")
+            raise ArgError(
+                f"must be one of {', '.join(arg.choices)}, received {value!r}{suggest(value, list(arg.choices))}"
+            )
         return value
 
     def schema(self, arg) -> dict:

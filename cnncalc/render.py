@@ -13,11 +13,7 @@ from .symbolic.algebra import is_symbolic
 from .units import grouped, human, is_zero
 
 #: The columns each table command shows, after the layer name and kind.
-COLUMNS = {
-    "shapes": ("output",),
-    "params": ("output", "params", "buffers"),
-    "flops": ("output", "macs", "flops"),
-}
+COLUMNS = {"shapes": ("output",), "params": ("output", "params", "buffers"), "flops": ("output", "macs", "flops")}
 
 HEADERS = {"params": "Params", "buffers": "Buffers", "macs": "MACs", "flops": "FLOPs"}
 
@@ -77,14 +73,38 @@ def rows(report: Report, max_depth: int | None = None) -> list[Row]:
                 continue
             opened.add(prefix)
             params, buffers, macs, flops, output = members[prefix]
-            result.append(Row(prefix, parts[end - 1], end - 1, group_kinds.get(prefix, "group"), output,
-                              params, buffers, macs, flops, True))
+            result.append(
+                Row(
+                    prefix,
+                    parts[end - 1],
+                    end - 1,
+                    group_kinds.get(prefix, "group"),
+                    output,
+                    params,
+                    buffers,
+                    macs,
+                    flops,
+                    True,
+                )
+            )
             if max_depth is not None and end - 1 >= max_depth:
                 collapsed = True
                 break
         if not collapsed:
-            result.append(Row(layer.path, parts[-1], len(parts) - 1, layer.kind, layer.output, layer.params,
-                              layer.buffers, layer.macs, layer.flops, False))
+            result.append(
+                Row(
+                    layer.path,
+                    parts[-1],
+                    len(parts) - 1,
+                    layer.kind,
+                    layer.output,
+                    layer.params,
+                    layer.buffers,
+                    layer.macs,
+                    layer.flops,
+                    False,
+                )
+            )
     return result
 
 
@@ -129,14 +149,26 @@ def padded(rows: list[list[str]], justify: str = "", minimum: tuple[int, ...] = 
     A row's last cell, when flush left, runs to the end of the line: it is neither padded nor counted in its
     column's width, so a long cell ending a short row does not push the columns of the longer rows apart.
     """
-    def free(cells: list[str], i: int) -> bool:
-        return i == len(cells) - 1 and justify[i:i + 1] != "r"
 
-    widths = [max([minimum[i] if i < len(minimum) else 0,
-                   *(len(cells[i]) for cells in rows if i < len(cells) and not free(cells, i))])
-              for i in range(max(map(len, rows), default=0))]
-    return [[cell if free(cells, i) else cell.rjust(widths[i]) if justify[i:i + 1] == "r" else cell.ljust(widths[i])
-             for i, cell in enumerate(cells)] for cells in rows]
+    def free(cells: list[str], i: int) -> bool:
+        return i == len(cells) - 1 and justify[i : i + 1] != "r"
+
+    widths = [
+        max(
+            [
+                minimum[i] if i < len(minimum) else 0,
+                *(len(cells[i]) for cells in rows if i < len(cells) and not free(cells, i)),
+            ]
+        )
+        for i in range(max(map(len, rows), default=0))
+    ]
+    return [
+        [
+            cell if free(cells, i) else cell.rjust(widths[i]) if justify[i : i + 1] == "r" else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        for cells in rows
+    ]
 
 
 def aligned(rows: list[list[str]], justify: str = "", minimum: tuple[int, ...] = (), indent: str = "") -> list[str]:
@@ -147,8 +179,13 @@ def aligned(rows: list[list[str]], justify: str = "", minimum: tuple[int, ...] =
     return [(indent + "  ".join(cells)).rstrip() for cells in padded(rows, justify, minimum)]
 
 
-def _table_text(header: list[str], body: list[tuple[list[str], bool]], footer: list[str] | None = None,
-                justify: str = "", color: bool = False) -> str:
+def _table_text(
+    header: list[str],
+    body: list[tuple[list[str], bool]],
+    footer: list[str] | None = None,
+    justify: str = "",
+    color: bool = False,
+) -> str:
     """``body`` rows are (cells, bold); the header and footer are bold. With ``color`` (ANSI), bold is bold and
     the second column cyan."""
     rows = [(header, True), *body, *([(footer, True)] if footer else [])]
@@ -170,14 +207,19 @@ def labelled(rows: list[list[str]]) -> str:
 def summary(report: Report) -> str:
     """The totals in human units, one line per figure."""
     t = report.totals
-    return labelled([
-        ["params", f"{human(t.params)} ({grouped(t.params)})  + buffers {grouped(t.buffers)}"],
-        ["MACs", f"{human(t.macs, 'MACs')} ({grouped(t.macs)})"],
-        ["FLOPs", f"{human(t.flops, 'FLOPs')} ({grouped(t.flops)})"],
-        ["memory", f"activations {human(t.activation_bytes, 'B')}, params {human(t.param_bytes, 'B')}, "
-                   f"input {human(t.input_bytes, 'B')}"],
-        ["", f"({report.dtype}; 1 MB = 10^6 bytes; activations = every layer's output)"],
-    ])
+    return labelled(
+        [
+            ["params", f"{human(t.params)} ({grouped(t.params)})  + buffers {grouped(t.buffers)}"],
+            ["MACs", f"{human(t.macs, 'MACs')} ({grouped(t.macs)})"],
+            ["FLOPs", f"{human(t.flops, 'FLOPs')} ({grouped(t.flops)})"],
+            [
+                "memory",
+                f"activations {human(t.activation_bytes, 'B')}, params {human(t.param_bytes, 'B')}, "
+                f"input {human(t.input_bytes, 'B')}",
+            ],
+            ["", f"({report.dtype}; 1 MB = 10^6 bytes; activations = every layer's output)"],
+        ]
+    )
 
 
 def to_json(report: Report) -> dict:
@@ -224,23 +266,43 @@ def summary_text(report: Report) -> str:
     t = report.totals
     if not is_symbolic((t.params, t.macs, t.flops, t.activation_bytes)):
         return summary(report)
+
     def exact(value) -> str:
         return grouped(value) if isinstance(value, int) else str(value)
 
-    return labelled([["params", f"{exact(t.params)}  + buffers {exact(t.buffers)}"], ["MACs", exact(t.macs)],
-                     ["FLOPs", exact(t.flops)], ["memory", f"activations {exact(t.activation_bytes)} B, "
-                     f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})"]])
+    return labelled(
+        [
+            ["params", f"{exact(t.params)}  + buffers {exact(t.buffers)}"],
+            ["MACs", exact(t.macs)],
+            ["FLOPs", exact(t.flops)],
+            [
+                "memory",
+                f"activations {exact(t.activation_bytes)} B, "
+                f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})",
+            ],
+        ]
+    )
 
 
 def resolutions_text(name: str, batch: int, reports: list[Report]) -> str:
     """One line per input size: input, output, params and MACs (``flops --at``)."""
     rows = [["input", "output", "params", "MACs"]]
-    rows += [[format_shape(r.input), format_shape(r.output), grouped(r.totals.params), grouped(r.totals.macs)]
-             for r in reports]
+    rows += [
+        [format_shape(r.input), format_shape(r.output), grouped(r.totals.params), grouped(r.totals.macs)]
+        for r in reports
+    ]
     return "\n".join([f"{name}: MACs and params per input size (batch {batch})", *aligned(rows, "rrrr")]) + "\n"
 
 
 def resolutions_json(reports: list[Report]) -> list[dict]:
     """``flops --at --format json``: one object per input size."""
-    return [{"input": list(r.input), "output": list(r.output), "params": r.totals.params, "macs": r.totals.macs,
-             "flops": r.totals.flops} for r in reports]
+    return [
+        {
+            "input": list(r.input),
+            "output": list(r.output),
+            "params": r.totals.params,
+            "macs": r.totals.macs,
+            "flops": r.totals.flops,
+        }
+        for r in reports
+    ]

@@ -68,8 +68,10 @@ class _PyLoader(_Located, yaml.SafeLoader):
         try:
             if self.depth > MAX_NESTING:
                 mark = self.peek_event().start_mark
-                raise CnnCalcError(f"the YAML nests deeper than {MAX_NESTING} levels",
-                                   Location(self.file, mark.line + 1, mark.column + 1))
+                raise CnnCalcError(
+                    f"the YAML nests deeper than {MAX_NESTING} levels",
+                    Location(self.file, mark.line + 1, mark.column + 1),
+                )
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -147,8 +149,9 @@ def _expanded_size(root: yaml.Node, file: str) -> int:
             total = 1
         active.discard(key)
         if total > MAX_NODES:
-            raise CnnCalcError(f"the YAML expands to more than {MAX_NODES:,} values (aliases counted in full)",
-                               _location(file, node))
+            raise CnnCalcError(
+                f"the YAML expands to more than {MAX_NODES:,} values (aliases counted in full)", _location(file, node)
+            )
         sizes[key] = total
         return total
 
@@ -223,10 +226,12 @@ def _parse(text: str, file: str, loader_class: type) -> Any:
         problem = error.problem or error.context or "invalid YAML"
         raise CnnCalcError(f"YAML syntax error: {problem}", location) from None
     except yaml.reader.ReaderError as error:
-        before = text[:error.position]
+        before = text[: error.position]
         location = Location(file, before.count("\n") + 1, error.position - (before.rfind("\n") + 1) + 1)
         character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
-        raise CnnCalcError(f"YAML syntax error: unacceptable character {character} ({error.reason})", location) from None
+        raise CnnCalcError(
+            f"YAML syntax error: unacceptable character {character} ({error.reason})", location
+        ) from None
     except yaml.YAMLError as error:
         raise CnnCalcError(f"YAML error: {error}", Location(file, 1, 1)) from None
     finally:

@@ -26,9 +26,12 @@ def markdown(report: Report, figure: str, max_depth: int | None = None) -> str:
     """A GitHub-flavoured Markdown table: layers indented by depth, groups in bold, totals in the last row."""
     columns = _columns(figure)
     header = ["Layer", "Kind", "Output", *(HEADERS[column] for column in columns)]
-    lines = [f"**{_cell(report.name)}**  input {format_shape(report.input)} ({report.dtype})", "",
-             "| " + " | ".join(header) + " |",
-             "|" + "|".join([":---", ":---", "---:", *("---:" for _ in columns)]) + "|"]
+    lines = [
+        f"**{_cell(report.name)}**  input {format_shape(report.input)} ({report.dtype})",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join([":---", ":---", "---:", *("---:" for _ in columns)]) + "|",
+    ]
     for row in rows(report, max_depth):
         name = "&nbsp;&nbsp;" * row.depth + _cell(row.name)
         if row.is_group:
@@ -47,6 +50,14 @@ def csv_text(report: Report, figure: str, max_depth: int | None = None) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "depth", "kind", "group", "output", *columns])
     for row in rows(report, max_depth):
-        writer.writerow([row.path, row.depth, row.kind, int(row.is_group), format_shape(row.output),
-                         *(getattr(row, column) for column in columns)])
+        writer.writerow(
+            [
+                row.path,
+                row.depth,
+                row.kind,
+                int(row.is_group),
+                format_shape(row.output),
+                *(getattr(row, column) for column in columns),
+            ]
+        )
     return buffer.getvalue()

@@ -30,8 +30,12 @@ def grouped(value: int) -> str:
 _DECIMAL = {"k": 3, "K": 3, "M": 6, "G": 9, "T": 12, "P": 15}
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50}
 COUNT_UNITS = {"": 1, **{prefix: 10**power for prefix, power in _DECIMAL.items()}}
-BYTE_UNITS = {"": 1, "B": 1, **{prefix + "B": 10**power for prefix, power in _DECIMAL.items()},
-              **{prefix + "B": 2**power for prefix, power in _BINARY.items()}}
+BYTE_UNITS = {
+    "": 1,
+    "B": 1,
+    **{prefix + "B": 10**power for prefix, power in _DECIMAL.items()},
+    **{prefix + "B": 2**power for prefix, power in _BINARY.items()},
+}
 UNIT_HELP = {
     "count": "a count like 25M (k, M, G, T, P: steps of 1000)",
     "bytes": "a size in bytes like 200MB (kB, MB, GB, TB, PB: steps of 1000; KiB, MiB, GiB, TiB, PiB: steps of 1024)",

@@ -29,7 +29,9 @@ def golden(request):
             path.write_text(text, encoding="utf-8")
             return
         assert path.exists(), f"missing golden file {path}; run pytest --update-golden"
-        assert text == path.read_text(encoding="utf-8"), f"output differs from {path}; run pytest --update-golden if intended"
+        assert text == path.read_text(encoding="utf-8"), (
+            f"output differs from {path}; run pytest --update-golden if intended"
+        )
 
     return check
 

@@ -57,7 +57,8 @@ def test_shapes_fails_the_same_way(cli, in_bad):
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         "kernel_too_large.yaml:4:28: error: kernel 9 is larger than the padded input 8 (input 8 + padding 0+0) "
-        "(input 3x8x8) [conv1]")
+        "(input 3x8x8) [conv1]"
+    )
 
 
 def test_whole_folder_in_every_format(cli, in_bad):

@@ -39,8 +39,10 @@ def test_checks_every_target_even_after_failures(cli, tmp_path):
     result = cli("check", bad, "lenet5", "alexnet")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0] == f"{bad}:3:28: error: kernel 9 is larger than the padded input 8 (input 8 + padding 0+0) " \
-                       "(input 3x8x8) [conv1]"
+    assert (
+        lines[0] == f"{bad}:3:28: error: kernel 9 is larger than the padded input 8 (input 8 + padding 0+0) "
+        "(input 3x8x8) [conv1]"
+    )
     assert lines[1].startswith("lenet5: ok (lenet5: output 1x10")
     assert lines[2].startswith("alexnet: ok")
     assert lines[3] == "checked 3 files: 1 failed"
@@ -97,8 +99,9 @@ def test_glob_pattern(cli, tmp_path):
 
 # -- budgets ---------------------------------------------------------------------------------------------------
 def test_expectations_in_the_description(cli, tmp_path):
-    expect = ("expect:\n  output: [10]\n  params: {min: 100, max: 1k}\n  macs: {max: 1M}\n"
-              "  activation_bytes: {max: 1KiB}\n")
+    expect = (
+        "expect:\n  output: [10]\n  params: {min: 100, max: 1k}\n  macs: {max: 1M}\n  activation_bytes: {max: 1KiB}\n"
+    )
     path = write(tmp_path, "net.yaml", SMALL.format(expect=expect))
     result = cli("check", path)
     assert result.exit_code == 1
@@ -115,20 +118,28 @@ def test_met_expectations_pass(cli, tmp_path):
 
 def test_output_expectation(cli, tmp_path):
     path = write(tmp_path, "net.yaml", SMALL.format(expect="expect:\n  output: [1000]\n"))
-    assert cli("check", path).stdout.splitlines()[0] == \
-        f"{path}:4:11: error: output shape 10 differs from the expected 1000"
+    assert (
+        cli("check", path).stdout.splitlines()[0]
+        == f"{path}:4:11: error: output shape 10 differs from the expected 1000"
+    )
 
 
-@pytest.mark.parametrize("expect, message, where", [
-    ("expect: 3\n", "expect must be a mapping", "3:9"),
-    ("expect:\n  param: {max: 1}\n", "expect has no key 'param' (did you mean 'params'?)", "4:3"),
-    ("expect:\n  params: {most: 1}\n", "expect params takes min and max, not 'most'", "4:12"),
-    ("expect:\n  params: {max: 3 apples}\n", "expect params max: must be a count like 25M", "4:17"),
-    ("expect:\n  activation_bytes: {max: 3Mb}\n", "expect activation_bytes max: must be a size in bytes like 200MB",
-     "4:27"),
-    ("expect:\n  output: 10\n", "expect output must be a shape without the batch", "4:11"),
-    ("expect:\n  params: {}\n", "expect params needs min or max", "4:11"),
-])
+@pytest.mark.parametrize(
+    "expect, message, where",
+    [
+        ("expect: 3\n", "expect must be a mapping", "3:9"),
+        ("expect:\n  param: {max: 1}\n", "expect has no key 'param' (did you mean 'params'?)", "4:3"),
+        ("expect:\n  params: {most: 1}\n", "expect params takes min and max, not 'most'", "4:12"),
+        ("expect:\n  params: {max: 3 apples}\n", "expect params max: must be a count like 25M", "4:17"),
+        (
+            "expect:\n  activation_bytes: {max: 3Mb}\n",
+            "expect activation_bytes max: must be a size in bytes like 200MB",
+            "4:27",
+        ),
+        ("expect:\n  output: 10\n", "expect output must be a shape without the batch", "4:11"),
+        ("expect:\n  params: {}\n", "expect params needs min or max", "4:11"),
+    ],
+)
 def test_broken_expectations(cli, tmp_path, expect, message, where):
     path = write(tmp_path, "net.yaml", SMALL.format(expect=expect))
     line = cli("check", path).stdout.splitlines()[0]
@@ -136,8 +147,19 @@ def test_broken_expectations(cli, tmp_path, expect, message, where):
 
 
 def test_command_line_limits(cli):
-    result = cli("check", "resnet18", "lenet5", "--max-params", "11M", "--max-macs", "2G", "--max-flops", "3G",
-                 "--max-activation-bytes", "30MB")
+    result = cli(
+        "check",
+        "resnet18",
+        "lenet5",
+        "--max-params",
+        "11M",
+        "--max-macs",
+        "2G",
+        "--max-flops",
+        "3G",
+        "--max-activation-bytes",
+        "30MB",
+    )
     assert result.exit_code == 1
     assert result.stdout.splitlines()[:3] == [
         "resnet18: error: params 11,689,512 (11.69 M) is above the maximum 11M = 11,000,000 (--max-params)",
@@ -179,26 +201,33 @@ def test_propagation_error_in_a_block_names_the_use_site(cli, tmp_path):
     path = write(tmp_path, "t.yaml", BLOCKS)
     assert cli("check", path).stdout.splitlines()[0] == (
         f"{path}:7:55: error: conv: output channels 9 are not divisible by groups 2 (input 8x16x16) "
-        "(in block 'unit' used at line 10) [unit2.conv1]")
+        "(in block 'unit' used at line 10) [unit2.conv1]"
+    )
 
 
 def test_error_in_an_included_block_points_into_the_included_file(cli, tmp_path):
-    write(tmp_path, "lib/_blocks.yaml", "blocks:\n  big:\n    layers:\n      - conv: {out: 4,\n"
-                                          "               kernel: 7}\n")
+    write(
+        tmp_path,
+        "lib/_blocks.yaml",
+        "blocks:\n  big:\n    layers:\n      - conv: {out: 4,\n               kernel: 7}\n",
+    )
     path = write(tmp_path, "net.yaml", "include: lib/_blocks.yaml\ninput: [3, 4, 4]\nlayers:\n  - relu\n  - big\n")
     line = cli("check", path).stdout.splitlines()[0]
     assert line.startswith(f"{tmp_path / 'lib' / '_blocks.yaml'}:5:24: error: kernel 7 is larger")
     assert line.endswith(f"(in block 'big' used at {path}:5:5) [big1.conv1]")
 
 
-@pytest.mark.parametrize("layer, where, fragment", [
-    ("conv: {out: 8, kernel: 3, groups: 2}", "4:39", "input channels 3 are not divisible by groups 2"),
-    ("conv: {out: 8, kernel: 40}", "4:28", "kernel 40 is larger than the padded input 32"),
-    ("maxpool: {kernel: 2, padding: 3}", "4:35", "padding 3 is more than half the kernel"),
-    ("convtranspose: {out: 4, kernel: 2, stride: 2, output_padding: 2}", "4:67", "output_padding [2, 2]"),
-    ("upsample: {scale: 0.01}", "4:23", "upsample: output size 0x0 is below 1"),
-    ("conv: {out: 3, kernel: 3}", "4:5", None),
-])
+@pytest.mark.parametrize(
+    "layer, where, fragment",
+    [
+        ("conv: {out: 8, kernel: 3, groups: 2}", "4:39", "input channels 3 are not divisible by groups 2"),
+        ("conv: {out: 8, kernel: 40}", "4:28", "kernel 40 is larger than the padded input 32"),
+        ("maxpool: {kernel: 2, padding: 3}", "4:35", "padding 3 is more than half the kernel"),
+        ("convtranspose: {out: 4, kernel: 2, stride: 2, output_padding: 2}", "4:67", "output_padding [2, 2]"),
+        ("upsample: {scale: 0.01}", "4:23", "upsample: output size 0x0 is below 1"),
+        ("conv: {out: 3, kernel: 3}", "4:5", None),
+    ],
+)
 def test_rule_errors_point_at_their_argument(cli, tmp_path, layer, where, fragment):
     path = write(tmp_path, "t.yaml", f"name: t\ninput: [3, 32, 32]\nlayers:\n  - {layer}\n")
     result = cli("check", path)
@@ -222,8 +251,9 @@ def _failing(message: str, location=None, layer=None) -> FileResult:
 def test_github_annotations_escape_data_and_properties():
     result = _failing("50% off\r\nnext line", Location("a,b:c%.yaml", 3, 7), "block.conv")
     lines = formats.github([result]).splitlines()
-    assert lines[0] == ("::error file=a%2Cb%3Ac%25.yaml,line=3,col=7,title=cnncalc check::"
-                        "50%25 off\\r\\nnext line [block.conv]")
+    assert lines[0] == (
+        "::error file=a%2Cb%3Ac%25.yaml,line=3,col=7,title=cnncalc check::50%25 off\\r\\nnext line [block.conv]"
+    )
 
 
 def test_github_annotation_without_a_line_names_the_file():
@@ -239,7 +269,7 @@ def test_github_format_from_the_cli(cli, tmp_path):
 
 
 def test_junit_is_valid_xml_with_one_testcase_per_file(cli, tmp_path):
-    path = write(tmp_path, "t.yaml", BLOCKS.replace("unit: {w: 8}", "unit: {w: \"\\x01<&>\"}"))
+    path = write(tmp_path, "t.yaml", BLOCKS.replace("unit: {w: 8}", 'unit: {w: "\\x01<&>"}'))
     result = cli("check", path, "lenet5", "--format", "junit")
     assert result.exit_code == 1
     root = ElementTree.fromstring(result.stdout)
@@ -267,9 +297,17 @@ def test_errors_are_one_line_whatever_the_description_holds(cli, tmp_path):
 
 
 # -- --output --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("command", [["check", "lenet5"], ["shapes", "lenet5"], ["params", "lenet5", "--format", "csv"],
-                                     ["flops", "lenet5", "--format", "markdown"], ["diff", "lenet5", "lenet5"],
-                                     ["schema"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "lenet5"],
+        ["shapes", "lenet5"],
+        ["params", "lenet5", "--format", "csv"],
+        ["flops", "lenet5", "--format", "markdown"],
+        ["diff", "lenet5", "lenet5"],
+        ["schema"],
+    ],
+)
 def test_output_file_holds_what_stdout_would(cli, tmp_path, command):
     target = tmp_path / "out.txt"
     printed = cli(*command)
@@ -347,8 +385,11 @@ def test_check_diff_and_schema_do_not_import_numpy(tmp_path):
     import subprocess
     import sys
 
-    for args in (["check", str(ARCHITECTURES), "--format", "junit", "--max-params", "1M"],
-                 ["diff", "resnet18", "resnet34", "--format", "markdown"], ["schema"],
-                 ["params", "lenet5", "--format", "csv", "--output", str(tmp_path / "out.csv")]):
+    for args in (
+        ["check", str(ARCHITECTURES), "--format", "junit", "--max-params", "1M"],
+        ["diff", "resnet18", "resnet34", "--format", "markdown"],
+        ["schema"],
+        ["params", "lenet5", "--format", "csv", "--output", str(tmp_path / "out.csv")],
+    ):
         result = subprocess.run([sys.executable, "-c", STATIC, *args], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr

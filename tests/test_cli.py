@@ -14,14 +14,17 @@ import pytest
 from cnncalc.errors import CnnCalcError, UsageError
 
 
-@pytest.mark.parametrize("args,name", [
-    (("params", "alexnet"), "params_alexnet.txt"),
-    (("flops", "resnet18", "--depth", "1"), "flops_resnet18_depth1.txt"),
-    (("shapes", "lenet5"), "shapes_lenet5.txt"),
-    (("shapes", "resnet50", "--depth", "0", "--batch", "8"), "shapes_resnet50_depth0_batch8.txt"),
-    (("params", "alexnet-torchvision", "--dtype", "float16"), "params_alexnet_torchvision_fp16.txt"),
-    (("list",), "list.txt"),
-])
+@pytest.mark.parametrize(
+    "args,name",
+    [
+        (("params", "alexnet"), "params_alexnet.txt"),
+        (("flops", "resnet18", "--depth", "1"), "flops_resnet18_depth1.txt"),
+        (("shapes", "lenet5"), "shapes_lenet5.txt"),
+        (("shapes", "resnet50", "--depth", "0", "--batch", "8"), "shapes_resnet50_depth0_batch8.txt"),
+        (("params", "alexnet-torchvision", "--dtype", "float16"), "params_alexnet_torchvision_fp16.txt"),
+        (("list",), "list.txt"),
+    ],
+)
 def test_golden_tables(cli, golden, args, name):
     result = cli(*args)
     assert result.exit_code == 0, result.output
@@ -130,16 +133,27 @@ def test_invalid_network_exits_1_with_one_line(cli, tmp_path):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        f"{bad}:5:5: error: linear needs a flattened input (features), received 8x30x30; add '- flatten' before it [linear1]"]
+        f"{bad}:5:5: error: linear needs a flattened input (features), received 8x30x30;"
+        " add '- flatten' before it [linear1]"
+    ]
 
 
-@pytest.mark.parametrize("args,message", [
-    (("params", "nosuchnet"), "'nosuchnet' is neither a file nor a built-in network"),
-    (("params", "resnet15"), "(did you mean 'resnet152'?)"),
-    (("params", "missing.yaml"), "no such file: missing.yaml"),
-    (("params", "alexnet", "--input", "3by224"), "--input must look like 3x224x224 (or 3xHxW with size symbols), received '3by224'"),
-    (("params", "alexnet", "--input", "3x0x5"), "--input needs 1 to 4 sizes from 1 to 2,147,483,647, received '3x0x5'"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("params", "nosuchnet"), "'nosuchnet' is neither a file nor a built-in network"),
+        (("params", "resnet15"), "(did you mean 'resnet152'?)"),
+        (("params", "missing.yaml"), "no such file: missing.yaml"),
+        (
+            ("params", "alexnet", "--input", "3by224"),
+            "--input must look like 3x224x224 (or 3xHxW with size symbols), received '3by224'",
+        ),
+        (
+            ("params", "alexnet", "--input", "3x0x5"),
+            "--input needs 1 to 4 sizes from 1 to 2,147,483,647, received '3x0x5'",
+        ),
+    ],
+)
 def test_usage_errors_exit_2(cli, args, message):
     result = cli(*args)
     assert result.exit_code == 2
@@ -192,21 +206,36 @@ STATIC = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("args", [["params", "resnet152"], ["shapes", "alexnet", "--format", "json"],
-                                  ["flops", "vgg16"], ["check", "alexnet"], ["list"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["params", "resnet152"],
+        ["shapes", "alexnet", "--format", "json"],
+        ["flops", "vgg16"],
+        ["check", "alexnet"],
+        ["list"],
+    ],
+)
 def test_static_commands_do_not_import_numpy(args):
     result = subprocess.run([sys.executable, "-c", STATIC, *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("rows, justify, minimum, lines", [
-    ([["a", "1"], ["bcd", "22"]], "lr", (), ["a     1", "bcd  22"]),
-    ([["a", "1"]], "lr", (3, 4), ["a       1"]),
-    # a row's flush-left last cell is not padded and does not widen its column
-    ([["rule", "x", "(layers)"], ["rule", "x", ""], ["valid", "a long last cell"]], "", (),
-     ["rule   x  (layers)", "rule   x", "valid  a long last cell"]),
-    ([["name", "", ""], ["n", "1", "2"]], "lrr", (), ["name", "n     1  2"]),
-])
+@pytest.mark.parametrize(
+    "rows, justify, minimum, lines",
+    [
+        ([["a", "1"], ["bcd", "22"]], "lr", (), ["a     1", "bcd  22"]),
+        ([["a", "1"]], "lr", (3, 4), ["a       1"]),
+        # a row's flush-left last cell is not padded and does not widen its column
+        (
+            [["rule", "x", "(layers)"], ["rule", "x", ""], ["valid", "a long last cell"]],
+            "",
+            (),
+            ["rule   x  (layers)", "rule   x", "valid  a long last cell"],
+        ),
+        ([["name", "", ""], ["n", "1", "2"]], "lrr", (), ["name", "n     1  2"]),
+    ],
+)
 def test_one_aligner(rows, justify, minimum, lines):
     from cnncalc.render import aligned
 

@@ -18,9 +18,13 @@ layers:
   - flatten
   - linear: {name: fc, out: 10}
 """
-NEW = OLD.replace("name: new", "").replace("name: old", "name: new").replace("out: 8", "out: 16").replace(
-    "  - relu: {name: act}\n", "  - relu: {name: act}\n  - batchnorm: {name: bn}\n").replace(
-    "  - flatten\n", "  - flatten\n  - dropout: {name: drop}\n")
+NEW = (
+    OLD.replace("name: new", "")
+    .replace("name: old", "name: new")
+    .replace("out: 8", "out: 16")
+    .replace("  - relu: {name: act}\n", "  - relu: {name: act}\n  - batchnorm: {name: bn}\n")
+    .replace("  - flatten\n", "  - flatten\n  - dropout: {name: drop}\n")
+)
 
 
 def report(text: str, name: str):
@@ -30,8 +34,15 @@ def report(text: str, name: str):
 def test_layers_are_matched_by_path():
     diff = compare(report(OLD, "old.yaml"), report(NEW, "new.yaml"))
     status = {change.path: change.status for change in diff.layers}
-    assert status == {"stem": "changed", "act": "changed", "bn": "added", "head": "changed", "flatten1": "same",
-                      "drop": "added", "fc": "same"}
+    assert status == {
+        "stem": "changed",
+        "act": "changed",
+        "bn": "added",
+        "head": "changed",
+        "flatten1": "same",
+        "drop": "added",
+        "fc": "same",
+    }
     assert [change.path for change in diff.layers] == ["stem", "act", "bn", "head", "flatten1", "drop", "fc"]
     stem = diff.layers[0]
     assert stem.figure("params") == (8 * 3 * 9 + 8, 16 * 3 * 9 + 16)
@@ -40,7 +51,9 @@ def test_layers_are_matched_by_path():
 def test_removed_layers_stay_in_place():
     diff = compare(report(NEW, "new.yaml"), report(OLD, "old.yaml"))
     assert [(change.path, change.status) for change in diff.layers if change.status != "same"][1:3] == [
-        ("act", "changed"), ("bn", "removed")]
+        ("act", "changed"),
+        ("bn", "removed"),
+    ]
 
 
 def test_same_network_has_no_changes(cli):

@@ -48,7 +48,14 @@ layers:
 """
     result = report(text)
     assert [layer.path for layer in result.layers] == [
-        "stage.0", "stage.1", "stage.2", "pairs.0.conv1", "pairs.0.relu1", "pairs.1.conv1", "pairs.1.relu1"]
+        "stage.0",
+        "stage.1",
+        "stage.2",
+        "pairs.0.conv1",
+        "pairs.0.relu1",
+        "pairs.1.conv1",
+        "pairs.1.relu1",
+    ]
     assert [layer.output[1] for layer in result.layers[:3]] == [8, 16, 24]
     assert result.output == (1, 4, 8, 8)
 
@@ -72,7 +79,16 @@ layers:
 """
     result = report(text)
     assert [layer.path for layer in result.layers] == [
-        "a.conv1", "a.conv2", "a.add", "a.relu1", "b.conv1", "b.conv2", "b.shortcut.conv", "b.add", "b.relu1"]
+        "a.conv1",
+        "a.conv2",
+        "a.add",
+        "a.relu1",
+        "b.conv1",
+        "b.conv2",
+        "b.shortcut.conv",
+        "b.add",
+        "b.relu1",
+    ]
     assert result.output == (1, 32, 4, 4)
     by_path = {layer.path: layer for layer in result.layers}
     assert by_path["b.add"].inputs == (5, 6)
@@ -105,8 +121,14 @@ layers:
 """
     result = report(text)
     assert [layer.path for layer in result.layers] == [
-        "mixed.0.conv1", "mixed.1.conv1", "mixed.1.relu1", "mixed.concat",
-        "concat1.left.maxpool1", "concat1.right.identity1", "concat1.concat"]
+        "mixed.0.conv1",
+        "mixed.1.conv1",
+        "mixed.1.relu1",
+        "mixed.concat",
+        "concat1.left.maxpool1",
+        "concat1.right.identity1",
+        "concat1.concat",
+    ]
     assert result.layers[3].output == (1, 9, 8, 8)
     assert result.output == (1, 18, 8, 8)
 
@@ -160,7 +182,9 @@ def test_input_override_and_batch():
 
 def test_include_reads_blocks_relative_to_the_file(tmp_path: Path):
     (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "blocks.yaml").write_text("blocks:\n  double: {args: [c], layers: [conv: {out: c, kernel: 1}, conv: {out: c, kernel: 1}]}\n")
+    (tmp_path / "lib" / "blocks.yaml").write_text(
+        "blocks:\n  double: {args: [c], layers: [conv: {out: c, kernel: 1}, conv: {out: c, kernel: 1}]}\n"
+    )
     (tmp_path / "net.yaml").write_text("input: [3, 4, 4]\ninclude: lib/blocks.yaml\nlayers:\n  - double: {c: 5}\n")
     assert propagate(load(str(tmp_path / "net.yaml"))).output == (1, 5, 4, 4)
 
@@ -191,8 +215,12 @@ layers:
 
 def test_block_style_nesting_past_the_limit_is_one_error():
     """Flow brackets are counted before parsing; block-style nesting is checked on the parsed nodes."""
-    text = "input: [3]\nlayers:\n" + "".join(" " * (2 + 6 * depth) + "- group:\n" + " " * (6 + 6 * depth) + "layers:\n"
-                                            for depth in range(60)) + " " * 362 + "- relu\n"
+    text = (
+        "input: [3]\nlayers:\n"
+        + "".join(" " * (2 + 6 * depth) + "- group:\n" + " " * (6 + 6 * depth) + "layers:\n" for depth in range(60))
+        + " " * 362
+        + "- relu\n"
+    )
     with pytest.raises(CnnCalcError, match="the YAML nests deeper than 100 levels") as caught:
         report(text)
     assert caught.value.location.line > 50

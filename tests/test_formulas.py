@@ -25,19 +25,19 @@ def torch_pool_ceil_formula(n, k, s, p, d):
 
 # in, kernel, stride, pad, dilation, floor result, ceil result
 CASES = [
-    (227, 11, 4, 0, 1, 55, 55),   # AlexNet conv1
-    (224, 11, 4, 0, 1, 54, 55),   # the famous 224 vs 227 mismatch
-    (224, 11, 4, 2, 1, 55, 56),   # torchvision AlexNet conv1
-    (55, 3, 2, 0, 1, 27, 27),     # overlapping max pool
-    (112, 3, 2, 1, 1, 56, 57),    # ResNet max pool
-    (56, 3, 1, 1, 1, 56, 56),     # 'same' 3x3
+    (227, 11, 4, 0, 1, 55, 55),  # AlexNet conv1
+    (224, 11, 4, 0, 1, 54, 55),  # the famous 224 vs 227 mismatch
+    (224, 11, 4, 2, 1, 55, 56),  # torchvision AlexNet conv1
+    (55, 3, 2, 0, 1, 27, 27),  # overlapping max pool
+    (112, 3, 2, 1, 1, 56, 57),  # ResNet max pool
+    (56, 3, 1, 1, 1, 56, 56),  # 'same' 3x3
     (14, 3, 2, 1, 1, 7, 8),
     (7, 7, 1, 0, 1, 1, 1),
-    (10, 3, 1, 0, 2, 6, 6),       # dilation 2: span 5
-    (10, 3, 3, 0, 1, 3, 4),       # ceil adds a partial window
-    (6, 2, 2, 1, 1, 4, 4),        # padding on both sides
-    (5, 2, 2, 1, 1, 3, 3),        # ceil's extra window would start in the right padding: dropped
-    (32, 5, 1, 0, 1, 28, 28),     # LeNet C1
+    (10, 3, 1, 0, 2, 6, 6),  # dilation 2: span 5
+    (10, 3, 3, 0, 1, 3, 4),  # ceil adds a partial window
+    (6, 2, 2, 1, 1, 4, 4),  # padding on both sides
+    (5, 2, 2, 1, 1, 3, 3),  # ceil's extra window would start in the right padding: dropped
+    (32, 5, 1, 0, 1, 28, 28),  # LeNet C1
     (1, 1, 1, 0, 1, 1, 1),
     (8, 3, 2, 0, 1, 3, 4),
     (9, 3, 2, 0, 1, 4, 4),
@@ -69,10 +69,19 @@ def test_asymmetric_padding_counts_both_sides():
     assert formulas.window_output_size(11, 3, 2, (0, 0)) == 5
 
 
-@pytest.mark.parametrize("n,k,s,d,expected", [
-    (224, 3, 1, 1, (1, 1)), (224, 4, 1, 1, (1, 2)), (224, 3, 2, 1, (0, 1)), (225, 3, 2, 1, (1, 1)),
-    (7, 7, 1, 1, (3, 3)), (10, 3, 1, 2, (2, 2)), (5, 1, 2, 1, (0, 0)), (3, 5, 4, 1, (1, 1)),
-])
+@pytest.mark.parametrize(
+    "n,k,s,d,expected",
+    [
+        (224, 3, 1, 1, (1, 1)),
+        (224, 4, 1, 1, (1, 2)),
+        (224, 3, 2, 1, (0, 1)),
+        (225, 3, 2, 1, (1, 1)),
+        (7, 7, 1, 1, (3, 3)),
+        (10, 3, 1, 2, (2, 2)),
+        (5, 1, 2, 1, (0, 0)),
+        (3, 5, 4, 1, (1, 1)),
+    ],
+)
 def test_same_padding_gives_ceil_of_in_over_stride(n, k, s, d, expected):
     padding = formulas.same_padding(n, k, s, d)
     assert padding == expected
@@ -81,7 +90,11 @@ def test_same_padding_gives_ceil_of_in_over_stride(n, k, s, d, expected):
 
 # in, kernel, stride, pad, dilation, output_padding, expected (PyTorch ConvTranspose2d docs formula)
 TRANSPOSED = [
-    (28, 2, 2, 0, 1, 0, 56), (7, 4, 2, 1, 1, 0, 14), (7, 3, 2, 1, 1, 1, 14), (5, 3, 1, 0, 2, 0, 9), (1, 1, 1, 0, 1, 0, 1),
+    (28, 2, 2, 0, 1, 0, 56),
+    (7, 4, 2, 1, 1, 0, 14),
+    (7, 3, 2, 1, 1, 1, 14),
+    (5, 3, 1, 0, 2, 0, 9),
+    (1, 1, 1, 0, 1, 0, 1),
 ]
 
 

@@ -27,12 +27,17 @@ from cnncalc.propagate import propagate
 from cnncalc.registry import REGISTRY
 
 ARCHITECTURES = Path(__file__).parent.parent / "architectures"
-SOURCES = {name: (ARCHITECTURES / f"{name}.yaml").read_text(encoding="utf-8")
-           for name in ("lenet5", "alexnet", "resnet18", "_resnet")}
+SOURCES = {
+    name: (ARCHITECTURES / f"{name}.yaml").read_text(encoding="utf-8")
+    for name in ("lenet5", "alexnet", "resnet18", "_resnet")
+}
 SCALE = int(os.environ.get("CNNCALC_FUZZ_SCALE", "1"))  # raise it for a longer hunt: CNNCALC_FUZZ_SCALE=50
-FUZZ = settings(max_examples=120 * SCALE, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=120 * SCALE,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 SECONDS_PER_INPUT = 10
 CLEAN_LINE = re.compile(r"^(.+: error: .+|.+: ok \(.+\)|checked \d+ files?: .+)$")
 
@@ -85,11 +90,61 @@ def check_text(runner, folder: Path, text: str, *options: str) -> None:
 
 
 # -- mutations of the built-in descriptions -----------------------------------------------------------------------
-TOKENS = ["", "-", "- ", ":", ": ", "[", "]", "{", "}", ",", "&a ", "*a", "!!str ", "!!python/name:os.system",
-          "'", '"', "#", "|", ">", "\t", "0", "-1", "1e999", ".nan", "999999999999999999999999", "true", "null",
-          "~", "conv", "relu", "repeat", "residual", "times", "layers", "blocks", "include", "in_channels",
-          "groups: 7", "kernel: 99", "stride: 0", "padding: same", "when: false", "name: x", "of: [previous, x]",
-          "width * 4", "i == 0", "2 ** 64", "__import__('os')", "expect:", "max: 1k", "\u00e9", "\x85", "\ufeff"]
+TOKENS = [
+    "",
+    "-",
+    "- ",
+    ":",
+    ": ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "&a ",
+    "*a",
+    "!!str ",
+    "!!python/name:os.system",
+    "'",
+    '"',
+    "#",
+    "|",
+    ">",
+    "\t",
+    "0",
+    "-1",
+    "1e999",
+    ".nan",
+    "999999999999999999999999",
+    "true",
+    "null",
+    "~",
+    "conv",
+    "relu",
+    "repeat",
+    "residual",
+    "times",
+    "layers",
+    "blocks",
+    "include",
+    "in_channels",
+    "groups: 7",
+    "kernel: 99",
+    "stride: 0",
+    "padding: same",
+    "when: false",
+    "name: x",
+    "of: [previous, x]",
+    "width * 4",
+    "i == 0",
+    "2 ** 64",
+    "__import__('os')",
+    "expect:",
+    "max: 1k",
+    "\u00e9",
+    "\x85",
+    "\ufeff",
+]
 
 
 @st.composite
@@ -111,14 +166,19 @@ def mutated(draw) -> str:
             numbers = list(re.finditer(r"\d+", line))
             if numbers:
                 match = draw(st.sampled_from(numbers))
-                value = draw(st.one_of(st.integers(-3, 20), st.integers(-10**30, 10**30), st.sampled_from(
-                    ["0.5", "1e3", "-0", "2147483648", "true", "x"])))
-                lines[index] = line[:match.start()] + str(value) + line[match.end():]
+                value = draw(
+                    st.one_of(
+                        st.integers(-3, 20),
+                        st.integers(-(10**30), 10**30),
+                        st.sampled_from(["0.5", "1e3", "-0", "2147483648", "true", "x"]),
+                    )
+                )
+                lines[index] = line[: match.start()] + str(value) + line[match.end() :]
         elif operation == "token":
             position = draw(st.integers(0, len(line)))
             lines[index] = line[:position] + draw(st.sampled_from(TOKENS)) + line[position:]
         elif operation == "truncate":
-            lines[index] = line[:draw(st.integers(0, len(line)))]
+            lines[index] = line[: draw(st.integers(0, len(line)))]
         elif operation == "indent":
             lines[index] = draw(st.sampled_from(["", " ", "  ", "    ", "\t"])) + line.lstrip()
     return "\n".join(lines)
@@ -137,8 +197,11 @@ def test_mutated_builtins_in_every_report_format(runner, workdir, text, report):
 
 
 @settings(FUZZ, max_examples=30 * SCALE)
-@given(text=mutated(), command=st.sampled_from(["shapes", "params", "flops"]),
-       output_format=st.sampled_from(["table", "json", "markdown", "csv"]))
+@given(
+    text=mutated(),
+    command=st.sampled_from(["shapes", "params", "flops"]),
+    output_format=st.sampled_from(["table", "json", "markdown", "csv"]),
+)
 def test_mutated_builtins_through_the_table_commands(runner, workdir, text, command, output_format):
     path = workdir / "fuzzed.yaml"
     path.write_text(text, encoding="utf-8")
@@ -147,14 +210,34 @@ def test_mutated_builtins_through_the_table_commands(runner, workdir, text, comm
 
 # -- random descriptions ----------------------------------------------------------------------------------------
 SCALARS = st.one_of(
-    st.integers(-5, 70), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
-    st.booleans(), st.none(), st.sampled_from(["same", "valid", "in_channels", "in_channels * 2", "1 / 0", "x",
-                                               "previous", "input", "nearest", "bilinear", "", "max(1, 2)"]),
+    st.integers(-5, 70),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.sampled_from(
+        [
+            "same",
+            "valid",
+            "in_channels",
+            "in_channels * 2",
+            "1 / 0",
+            "x",
+            "previous",
+            "input",
+            "nearest",
+            "bilinear",
+            "",
+            "max(1, 2)",
+        ]
+    ),
 )
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4), max_leaves=8)
 KINDS = sorted(REGISTRY) + ["residual", "repeat", "group", "unknown"]
-ARGUMENT_NAMES = sorted({arg.name for kind in REGISTRY.values() for arg in kind.args}
-                        | {"name", "when", "of", "times", "layers", "main", "shortcut", "var", "branches"})
+ARGUMENT_NAMES = sorted(
+    {arg.name for kind in REGISTRY.values() for arg in kind.args}
+    | {"name", "when", "of", "times", "layers", "main", "shortcut", "var", "branches"}
+)
 
 
 def _yaml_value(value) -> str:
@@ -175,8 +258,13 @@ def layer(draw, depth: int = 0) -> str:
         arguments[key] = inner
     parts = []
     for key, value in arguments.items():
-        rendered = "[" + ", ".join(value) + "]" if isinstance(value, list) and value and all(
-            isinstance(item, str) and item.startswith("{") for item in value) else _yaml_value(value)
+        rendered = (
+            "[" + ", ".join(value) + "]"
+            if isinstance(value, list)
+            and value
+            and all(isinstance(item, str) and item.startswith("{") for item in value)
+            else _yaml_value(value)
+        )
         parts.append(f"{key}: {rendered}")
     return "{" + f"{kind}: " + "{" + ", ".join(parts) + "}}"
 
@@ -210,9 +298,51 @@ def test_arbitrary_text(runner, workdir, text):
 
 
 # -- expressions --------------------------------------------------------------------------------------------------
-EXPRESSION_PARTS = ["1", "0", "-", "+", "*", "/", "//", "%", "**", "(", ")", "x", "k", "in_channels", "min(", "max(",
-                    ",", " if ", " else ", "==", "<", " and ", " or ", "not ", "1e308", "64", "True", "[", "]", ".",
-                    "__class__", "lambda", ":", "'a'", "open(", "import ", "[1]*9", "{", "}", "@", "~", "<<", "x.y"]
+EXPRESSION_PARTS = [
+    "1",
+    "0",
+    "-",
+    "+",
+    "*",
+    "/",
+    "//",
+    "%",
+    "**",
+    "(",
+    ")",
+    "x",
+    "k",
+    "in_channels",
+    "min(",
+    "max(",
+    ",",
+    " if ",
+    " else ",
+    "==",
+    "<",
+    " and ",
+    " or ",
+    "not ",
+    "1e308",
+    "64",
+    "True",
+    "[",
+    "]",
+    ".",
+    "__class__",
+    "lambda",
+    ":",
+    "'a'",
+    "open(",
+    "import ",
+    "[1]*9",
+    "{",
+    "}",
+    "@",
+    "~",
+    "<<",
+    "x.y",
+]
 
 
 @settings(FUZZ, max_examples=400 * SCALE)
@@ -225,11 +355,30 @@ def test_expressions_fail_only_with_expression_errors(parts):
     assert isinstance(value, (int, float, bool, list))
 
 
-@pytest.mark.parametrize("text", [
-    "__import__('os').system('true')", "open('/etc/passwd').read()", "(1).__class__.__bases__", "x.real",
-    "[c for c in ()]", "lambda: 1", "k[0]", "(y := 1)", "eval('1')", "exec('1')", "globals()", "f'{x}'",
-    "getattr(x, 'real')", "().__class__", "'a' * 10", "k * 1000000000", "-k", "k < 2", "min(k, 2)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('true')",
+        "open('/etc/passwd').read()",
+        "(1).__class__.__bases__",
+        "x.real",
+        "[c for c in ()]",
+        "lambda: 1",
+        "k[0]",
+        "(y := 1)",
+        "eval('1')",
+        "exec('1')",
+        "globals()",
+        "f'{x}'",
+        "getattr(x, 'real')",
+        "().__class__",
+        "'a' * 10",
+        "k * 1000000000",
+        "-k",
+        "k < 2",
+        "min(k, 2)",
+    ],
+)
 def test_expressions_cannot_reach_python(text):
     with pytest.raises(ExpressionError):
         evaluate(text, {"x": 3, "k": [3, 3]})
@@ -247,10 +396,7 @@ def test_yaml_is_loaded_safely(tmp_path):
 BAD = Path(__file__).parent / "bad"
 
 
-@pytest.mark.parametrize("command", [
-    [sys.executable, "-m", "cnncalc"],
-    [str(Path(sys.executable).parent / "cnncalc")],
-])
+@pytest.mark.parametrize("command", [[sys.executable, "-m", "cnncalc"], [str(Path(sys.executable).parent / "cnncalc")]])
 def test_entry_points_fail_cleanly(command, tmp_path):
     if not Path(command[0]).exists():
         pytest.skip("console script not installed beside this Python")
@@ -258,8 +404,7 @@ def test_entry_points_fail_cleanly(command, tmp_path):
     (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage\x00")
     (tmp_path / "deep.yaml").write_text("input: [3]\nlayers: " + "[" * 100000 + "]" * 100000 + "\n")
     for target in ("bomb.yaml", "binary.yaml", "deep.yaml", str(BAD / "repeat_nested_skipped.yaml")):
-        result = subprocess.run([*command, "check", target], capture_output=True, text=True, timeout=60,
-                                cwd=tmp_path)
+        result = subprocess.run([*command, "check", target], capture_output=True, text=True, timeout=60, cwd=tmp_path)
         assert result.returncode == 1, (target, result.stdout, result.stderr)
         assert "Traceback" not in result.stdout + result.stderr
         assert result.stdout.splitlines()[0].split(": error: ")[1]

@@ -21,21 +21,52 @@ TABLE = [
     ("conv: {out: 8, kernel: 3, padding: same, bias: false}", [4, 10, 10], (8, 10, 10), 288, 0, 800 * 36, 2 * 800 * 36),
     ("conv: {out: 8, kernel: 3, stride: 2, padding: same}", [4, 9, 9], (8, 5, 5), 296, 0, 200 * 36, 2 * 200 * 36 + 200),
     ("conv: {out: 8, kernel: 3, groups: 2}", [4, 5, 5], (8, 3, 3), 8 * 2 * 9 + 8, 0, 72 * 18, 2 * 72 * 18 + 72),
-    ("conv: {out: 4, kernel: 3, groups: in_channels, padding: 1}", [4, 6, 6], (4, 6, 6), 4 * 9 + 4, 0, 144 * 9, 2 * 144 * 9 + 144),
+    (
+        "conv: {out: 4, kernel: 3, groups: in_channels, padding: 1}",
+        [4, 6, 6],
+        (4, 6, 6),
+        4 * 9 + 4,
+        0,
+        144 * 9,
+        2 * 144 * 9 + 144,
+    ),
     ("conv: {out: 2, kernel: [3, 1], padding: [1, 0]}", [1, 5, 5], (2, 5, 5), 2 * 3 + 2, 0, 50 * 3, 2 * 50 * 3 + 50),
     ("conv: {out: 2, kernel: 3, padding: [[0, 2], [1, 1]]}", [1, 4, 4], (2, 4, 4), 20, 0, 32 * 9, 2 * 32 * 9 + 32),
     ("conv: {out: 2, kernel: 3, dilation: 2}", [1, 7], (2, 3), 2 * 3 + 2, 0, 6 * 3, 2 * 6 * 3 + 6),
     ("conv: {out: 2, kernel: 3}", [1, 5, 5, 5], (2, 3, 3, 3), 2 * 27 + 2, 0, 54 * 27, 2 * 54 * 27 + 54),
     # convtranspose: weight in*(out/g)*k*k; MACs = input elements * (out/g)*k*k
-    ("convtranspose: {out: 4, kernel: 2, stride: 2}", [8, 5, 5], (4, 10, 10), 8 * 4 * 4 + 4, 0, 200 * 16, 2 * 200 * 16 + 400),
-    ("convtranspose: {out: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1, bias: false}", [2, 4, 4], (4, 8, 8),
-     2 * 4 * 9, 0, 32 * 36, 2 * 32 * 36),
+    (
+        "convtranspose: {out: 4, kernel: 2, stride: 2}",
+        [8, 5, 5],
+        (4, 10, 10),
+        8 * 4 * 4 + 4,
+        0,
+        200 * 16,
+        2 * 200 * 16 + 400,
+    ),
+    (
+        "convtranspose: {out: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1, bias: false}",
+        [2, 4, 4],
+        (4, 8, 8),
+        2 * 4 * 9,
+        0,
+        32 * 36,
+        2 * 32 * 36,
+    ),
     # pooling: max = k-1 comparisons per output, avg = k per output
     ("maxpool: 2", [3, 8, 8], (3, 4, 4), 0, 0, 0, 48 * 3),
     ("maxpool: {kernel: 3, stride: 2, ceil_mode: true}", [1, 10, 10], (1, 5, 5), 0, 0, 0, 25 * 8),
     ("maxpool: {kernel: 3, stride: 1, padding: 1, dilation: 2}", [1, 6], (1, 4), 0, 0, 0, 4 * 2),
     ("avgpool: {kernel: 2, stride: 1}", [2, 3, 3], (2, 2, 2), 0, 0, 0, 8 * 4),
-    ("avgpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: false}", [1, 6, 6], (1, 4, 4), 0, 0, 0, 16 * 9),
+    (
+        "avgpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: false}",
+        [1, 6, 6],
+        (1, 4, 4),
+        0,
+        0,
+        0,
+        16 * 9,
+    ),
     ("globalavgpool", [5, 4, 3], (5, 1, 1), 0, 0, 0, 60),
     # adaptive: windows of 7 -> 3 are [0,3) [2,5) [4,7): 3+3+3 per dim
     ("adaptiveavgpool: 3", [2, 7, 7], (2, 3, 3), 0, 0, 0, 2 * 9 * 9),
@@ -79,10 +110,17 @@ def test_every_kind_is_in_the_table():
 
 def test_weights_are_named_like_pytorch():
     conv = one_layer("conv: {out: 8, kernel: 3, groups: 2}", [4, 5, 5])
-    assert [(w.name, w.shape, w.trainable) for w in conv.weights] == [("weight", (8, 2, 3, 3), True), ("bias", (8,), True)]
+    assert [(w.name, w.shape, w.trainable) for w in conv.weights] == [
+        ("weight", (8, 2, 3, 3), True),
+        ("bias", (8,), True),
+    ]
     norm = one_layer("batchnorm", [6, 2, 2])
     assert [(w.name, w.trainable) for w in norm.weights] == [
-        ("weight", True), ("bias", True), ("running_mean", False), ("running_var", False)]
+        ("weight", True),
+        ("bias", True),
+        ("running_mean", False),
+        ("running_var", False),
+    ]
     transposed = one_layer("convtranspose: {out: 4, kernel: 2, groups: 2}", [6, 3, 3])
     assert transposed.weights[0].shape == (6, 2, 2, 2)
 
@@ -102,4 +140,3 @@ layers:
     assert concat.output == (1, 10, 8, 8) and concat.flops == 0
     assert add.output == (1, 4, 8, 8) and add.flops == 2 * 256
     assert [report.layers[i].path if i >= 0 else "input" for i in add.inputs] == ["c", "a", "input"]
-

@@ -69,7 +69,7 @@ def path_of(stack: list[str], depth: int, name: str) -> str:
 def parse_text(text: str, command: str) -> Table:
     lines = text.splitlines()
     blank = lines.index("")
-    header, body, footer = lines[1], lines[2:blank - 1], lines[blank - 1]
+    header, body, footer = lines[1], lines[2 : blank - 1], lines[blank - 1]
     words = [(word.group(), word.start(), word.end()) for word in re.finditer(r"\S+", header)]
     assert [word for word, _, _ in words] == ["Layer", "Kind", "Output", *(head for _, head in FIGURES[command]), "%"]
     kind_start = words[1][1]
@@ -77,7 +77,7 @@ def parse_text(text: str, command: str) -> Table:
 
     def cells(line: str) -> tuple[str, int, list[str], list[str]]:
         name = line[:kind_start]
-        kind_and_output = line[kind_start:ends[0]].split()
+        kind_and_output = line[kind_start : ends[0]].split()
         right = [line[start:end].strip() for start, end in zip(ends, ends[1:])]
         return name, len(name) - len(name.lstrip(" ")), kind_and_output, right
 
@@ -90,7 +90,7 @@ def parse_text(text: str, command: str) -> Table:
         shares[path] = right[-1]
     name, _, [output], right = cells(footer)
     assert name.strip() == "Total" and right[-1] == "100%", footer
-    return Table(rows, tuple(map(number, right[:-1])), shares, lines[blank + 1:])
+    return Table(rows, tuple(map(number, right[:-1])), shares, lines[blank + 1 :])
 
 
 def parse_markdown(text: str, command: str) -> Table:
@@ -106,8 +106,9 @@ def parse_markdown(text: str, command: str) -> Table:
         bold = name.startswith("**") and name.endswith("**")
         name = name.strip("*")
         depth = name.count("&nbsp;&nbsp;")
-        rows.append(Line(path_of(stack, depth, name.replace("&nbsp;", "")), kind, output,
-                         tuple(map(number, figures)), bold))
+        rows.append(
+            Line(path_of(stack, depth, name.replace("&nbsp;", "")), kind, output, tuple(map(number, figures)), bold)
+        )
     name, _, _, *total = (cell.strip("*") for cell in cells(lines[-1]))
     assert name == "Total", lines[-1]
     return Table(rows, tuple(map(number, total)), {}, [])
@@ -119,8 +120,16 @@ def parse_csv(text: str, command: str) -> Table:
     assert list(records[0]) == ["path", "depth", "kind", "group", "output", *keys]
     for record in records:
         assert int(record["depth"]) == record["path"].count("."), record
-    rows = [Line(record["path"], record["kind"], record["output"], tuple(int(record[key]) for key in keys),
-                 record["group"] == "1") for record in records]
+    rows = [
+        Line(
+            record["path"],
+            record["kind"],
+            record["output"],
+            tuple(int(record[key]) for key in keys),
+            record["group"] == "1",
+        )
+        for record in records
+    ]
     return Table(rows, None, {}, [])
 
 
@@ -148,8 +157,9 @@ def test_group_rows_and_total_are_the_sums_of_the_printed_layer_rows(net, comman
     width = len(FIGURES[command])
     groups = {row.path for row in full.rows if inside(full.rows, row.path)}
     layers = [row for row in full.rows if row.path not in groups]
-    assert [row.path for row in shown.rows] == [row.path for row in full.rows
-                                                if depth is None or row.path.count(".") <= depth]
+    assert [row.path for row in shown.rows] == [
+        row.path for row in full.rows if depth is None or row.path.count(".") <= depth
+    ]
     leaves = [row for row in shown.rows if not inside(shown.rows, row.path)]  # layers and collapsed groups
     for row in shown.rows:
         if row.bold is not None:
@@ -175,8 +185,11 @@ def summary_figures(summary: list[str]) -> dict[str, int]:
     """The exact figures of the summary lines, each checked against its human-unit rounding beside it."""
     figures = {}
     for line in summary[:3]:
-        match = re.fullmatch(r"(params|MACs|FLOPs) +(\d+(?:\.\d\d)?)(?: ([kMGTP]?)(?:MACs|FLOPs)?)? \(([\d,]+)\)"
-                             r"(?:  \+ buffers ([\d,]+))?", line)
+        match = re.fullmatch(
+            r"(params|MACs|FLOPs) +(\d+(?:\.\d\d)?)(?: ([kMGTP]?)(?:MACs|FLOPs)?)? \(([\d,]+)\)"
+            r"(?:  \+ buffers ([\d,]+))?",
+            line,
+        )
         assert match, line
         label, rounded, prefix, exact, buffers = match.groups()
         scale, value = PREFIXES[prefix or ""], number(exact)
@@ -212,6 +225,9 @@ def test_json_totals_are_the_sums_of_the_layer_records(net):
         assert column_sums([row for row in table(command, net, "csv").rows if not row.bold], len(figures)) == expected
     group_rows = {row.path: row.kind for row in table("params", net, "csv").rows if row.bold}
     paths = [layer["path"] for layer in layers]
-    kinds = {group["path"]: group["kind"] for group in document["groups"]
-             if any(path.startswith(group["path"] + ".") for path in paths)}  # an identity shortcut holds no layer
+    kinds = {
+        group["path"]: group["kind"]
+        for group in document["groups"]
+        if any(path.startswith(group["path"] + ".") for path in paths)
+    }  # an identity shortcut holds no layer
     assert kinds.items() <= group_rows.items()

@@ -15,8 +15,13 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 # built-in name -> torchvision.csv model name
 TORCHVISION_NAMES = {
-    "alexnet-torchvision": "alexnet", "vgg16": "vgg16", "resnet18": "resnet18", "resnet34": "resnet34",
-    "resnet50": "resnet50", "resnet101": "resnet101", "resnet152": "resnet152",
+    "alexnet-torchvision": "alexnet",
+    "vgg16": "vgg16",
+    "resnet18": "resnet18",
+    "resnet34": "resnet34",
+    "resnet50": "resnet50",
+    "resnet101": "resnet101",
+    "resnet152": "resnet152",
 }
 
 
@@ -66,9 +71,14 @@ def test_alexnet_variants_from_the_reference_notes():
 
 # stage label in resnet152-stages.csv -> path prefixes it covers
 STAGES = {
-    "conv1+bn1": ("conv1", "bn1"), "maxpool": ("maxpool",), "layer1 (3 bottlenecks)": ("layer1",),
-    "layer2 (8 bottlenecks)": ("layer2",), "layer3 (36 bottlenecks)": ("layer3",),
-    "layer4 (3 bottlenecks)": ("layer4",), "avgpool": ("avgpool",), "fc": ("fc",),
+    "conv1+bn1": ("conv1", "bn1"),
+    "maxpool": ("maxpool",),
+    "layer1 (3 bottlenecks)": ("layer1",),
+    "layer2 (8 bottlenecks)": ("layer2",),
+    "layer3 (36 bottlenecks)": ("layer3",),
+    "layer4 (3 bottlenecks)": ("layer4",),
+    "avgpool": ("avgpool",),
+    "fc": ("fc",),
 }
 
 

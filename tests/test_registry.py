@@ -25,9 +25,14 @@ def kind_names_written(tree: ast.AST, tables: set[str] = frozenset()) -> list[tu
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(target, ast.Name) and target.id in tables for target in targets):
                 allowed.update(id(inner) for inner in ast.walk(node))
-    return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in REGISTRY
-            and id(node) not in allowed]
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value in REGISTRY
+        and id(node) not in allowed
+    ]
 
 
 def test_no_kind_name_is_written_outside_the_declarations_and_the_kernel_table():
@@ -36,17 +41,22 @@ def test_no_kind_name_is_written_outside_the_declarations_and_the_kernel_table()
         if path == DECLARATIONS:
             continue
         tables = KERNEL_TABLE[1] if path == KERNEL_TABLE[0] else set()
-        found += [f"{path.relative_to(PACKAGE.parent)}:{line}: {name!r}"
-                  for line, name in kind_names_written(ast.parse(path.read_text(encoding="utf-8")), tables)]
+        found += [
+            f"{path.relative_to(PACKAGE.parent)}:{line}: {name!r}"
+            for line, name in kind_names_written(ast.parse(path.read_text(encoding="utf-8")), tables)
+        ]
     assert not found, "kind names outside kinds.py and the kernel table:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("source, expected", [
-    ('if kind in ("add", "concat"):\n    main = "of"\n', [(1, "add"), (1, "concat")]),
-    ('join = self._add_node(path, "add", raw)\n', [(1, "add")]),
-    ('message = f"cannot add {a} to {b}"\n', []),  # a kind name inside a longer text is not a kind name
-    ('KERNELS = {"relu": relu}\nOTHER = {"relu": relu}\n', [(2, "relu")]),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ('if kind in ("add", "concat"):\n    main = "of"\n', [(1, "add"), (1, "concat")]),
+        ('join = self._add_node(path, "add", raw)\n', [(1, "add")]),
+        ('message = f"cannot add {a} to {b}"\n', []),  # a kind name inside a longer text is not a kind name
+        ('KERNELS = {"relu": relu}\nOTHER = {"relu": relu}\n', [(2, "relu")]),
+    ],
+)
 def test_the_search_finds_kind_names_written_as_strings(source, expected):
     assert sorted(kind_names_written(ast.parse(source), {"KERNELS"})) == expected
 

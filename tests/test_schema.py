@@ -10,18 +10,7 @@ import yaml
 
 from cnncalc.ci.schema import schema
 from cnncalc.network import STRUCTURES
-from cnncalc.registry import (
-    BOOL,
-    CHOICE,
-    FLOAT,
-    INT,
-    PADDING,
-    REGISTRY,
-    SCALE,
-    SIZES,
-    Arg,
-    ArgError,
-)
+from cnncalc.registry import BOOL, CHOICE, FLOAT, INT, PADDING, REGISTRY, SCALE, SIZES, Arg, ArgError
 
 ARCHITECTURES = sorted((Path(__file__).parent.parent / "architectures").glob("*.yaml"))
 
@@ -61,16 +50,19 @@ def test_built_in_architectures_are_valid(path):
     assert not errors
 
 
-@pytest.mark.parametrize("text", [
-    "input: [3, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 3, strides: 2}\n",  # unknown argument
-    "input: [3, 8, 8]\nlayers:\n  - conv: {kernel: 3}\n",  # missing argument
-    "input: [3, 8, 8]\nlayers:\n  - conv: {out: 0, kernel: 3}\n",  # below the minimum
-    "input: [3, 8, 8]\nlayers:\n  - upsample: {mode: cubic, scale: 2}\n",  # not a choice
-    "input: [3, 8, 8]\nlayer: [relu]\n",  # unknown top-level key
-    "input: [3, 8, 8]\nlayers:\n  - repeat: {layers: [relu]}\n",  # repeat without times
-    "input: [3, 8, 8]\nexpect: {param: {max: 1M}}\nlayers: [relu]\n",  # unknown expectation
-    "input: [3, 8, 8]\nlayers:\n  - group: {layers: [relu], extra: 1}\n",  # unknown structure key
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input: [3, 8, 8]\nlayers:\n  - conv: {out: 8, kernel: 3, strides: 2}\n",  # unknown argument
+        "input: [3, 8, 8]\nlayers:\n  - conv: {kernel: 3}\n",  # missing argument
+        "input: [3, 8, 8]\nlayers:\n  - conv: {out: 0, kernel: 3}\n",  # below the minimum
+        "input: [3, 8, 8]\nlayers:\n  - upsample: {mode: cubic, scale: 2}\n",  # not a choice
+        "input: [3, 8, 8]\nlayer: [relu]\n",  # unknown top-level key
+        "input: [3, 8, 8]\nlayers:\n  - repeat: {layers: [relu]}\n",  # repeat without times
+        "input: [3, 8, 8]\nexpect: {param: {max: 1M}}\nlayers: [relu]\n",  # unknown expectation
+        "input: [3, 8, 8]\nlayers:\n  - group: {layers: [relu], extra: 1}\n",  # unknown structure key
+    ],
+)
 def test_schema_rejects_what_the_loader_rejects(text):
     assert list(validator().iter_errors(yaml.safe_load(text)))
 

@@ -16,8 +16,9 @@ def run(*args):
     return runner.invoke(app, list(args))
 
 
-@pytest.mark.parametrize("net, minimum", [("alexnet", "H >= 67"), ("alexnet-torchvision", "H >= 63"),
-                                          ("resnet152", "H >= 1")])
+@pytest.mark.parametrize(
+    "net, minimum", [("alexnet", "H >= 67"), ("alexnet-torchvision", "H >= 63"), ("resnet152", "H >= 1")]
+)
 def test_sizes_minimum(net, minimum):
     result = run("sizes", net)
     assert result.exit_code == 0, result.output
@@ -59,8 +60,11 @@ def test_shapes_symbolic_table_and_json():
 
 
 def test_set_matches_concrete():
-    symbolic = json.loads(run("flops", "alexnet", "--input", "3xHxW", "--batch", "N", "--set", "H=227,W=227,N=4",
-                              "--format", "json").output)
+    symbolic = json.loads(
+        run(
+            "flops", "alexnet", "--input", "3xHxW", "--batch", "N", "--set", "H=227,W=227,N=4", "--format", "json"
+        ).output
+    )
     concrete = json.loads(run("flops", "alexnet", "--batch", "4", "--format", "json").output)
     assert symbolic == concrete
 
@@ -80,19 +84,22 @@ def test_flops_at_resolutions():
     assert data[1]["macs"] == 4089184256
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (("shapes", "unet", "--input", "3xHxW", "--set", "H=500,W=512"), 1, "cannot concatenate along channels"),
-    (("shapes", "unet", "--input", "3xHxW", "--set", "H=512"), 2, "missing: W"),
-    (("shapes", "unet", "--input", "3xHxW", "--set", "H=512,W=512,Q=3"), 2, "unknown: Q"),
-    (("shapes", "unet", "--input", "3xHxW", "--set", "H:512"), 2, "--set must look like H=227,W=227"),
-    (("shapes", "unet", "--set", "H=512"), 2, "--set needs size symbols"),
-    (("shapes", "unet", "--batch", "0"), 2, "--batch must be a whole number >= 1 or a size symbol"),
-    (("shapes", "unet", "--input", "3xH-W"), 2, "--input must look like 3x224x224"),
-    (("flops", "unet", "--at", "128,x"), 2, "--at must be sizes >= 1"),
-    (("flops", "unet", "--at", "128", "--batch", "N"), 2, "--at needs a whole-number --batch"),
-    (("flops", "unet", "--at", "100"), 1, "cannot concatenate"),
-    (("sizes", "unet", "--input", "3x4x4x4x4"), 2, "--input needs 1 to 4 sizes"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (("shapes", "unet", "--input", "3xHxW", "--set", "H=500,W=512"), 1, "cannot concatenate along channels"),
+        (("shapes", "unet", "--input", "3xHxW", "--set", "H=512"), 2, "missing: W"),
+        (("shapes", "unet", "--input", "3xHxW", "--set", "H=512,W=512,Q=3"), 2, "unknown: Q"),
+        (("shapes", "unet", "--input", "3xHxW", "--set", "H:512"), 2, "--set must look like H=227,W=227"),
+        (("shapes", "unet", "--set", "H=512"), 2, "--set needs size symbols"),
+        (("shapes", "unet", "--batch", "0"), 2, "--batch must be a whole number >= 1 or a size symbol"),
+        (("shapes", "unet", "--input", "3xH-W"), 2, "--input must look like 3x224x224"),
+        (("flops", "unet", "--at", "128,x"), 2, "--at must be sizes >= 1"),
+        (("flops", "unet", "--at", "128", "--batch", "N"), 2, "--at needs a whole-number --batch"),
+        (("flops", "unet", "--at", "100"), 1, "cannot concatenate"),
+        (("sizes", "unet", "--input", "3x4x4x4x4"), 2, "--input needs 1 to 4 sizes"),
+    ],
+)
 def test_errors(args, code, message):
     result = run(*args)
     assert result.exit_code == code, result.output
@@ -109,12 +116,14 @@ def test_sizes_needs_spatial_input(tmp_path):
 
 def test_sizes_unsatisfiable_network(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text("input: [1, 64]\nlayers:\n  - maxpool: {name: a, kernel: 2}\n"
-                    "  - convtranspose: {name: b, out: 1, kernel: 2, stride: 2}\n"
-                    "  - add: {name: even, of: [input, previous]}\n"
-                    "  - maxpool: {name: c, kernel: 2, ceil_mode: true}\n"
-                    "  - convtranspose: {name: d, out: 1, kernel: 1, stride: 2}\n"
-                    "  - add: {name: odd, of: [input, previous]}\n")
+    path.write_text(
+        "input: [1, 64]\nlayers:\n  - maxpool: {name: a, kernel: 2}\n"
+        "  - convtranspose: {name: b, out: 1, kernel: 2, stride: 2}\n"
+        "  - add: {name: even, of: [input, previous]}\n"
+        "  - maxpool: {name: c, kernel: 2, ceil_mode: true}\n"
+        "  - convtranspose: {name: d, out: 1, kernel: 1, stride: 2}\n"
+        "  - add: {name: odd, of: [input, previous]}\n"
+    )
     result = run("sizes", str(path))
     assert result.exit_code == 1
     assert "bad.yaml:8:5: error: no input size satisfies every layer" in result.output
@@ -123,8 +132,9 @@ def test_sizes_unsatisfiable_network(tmp_path):
 
 def test_symbolic_yaml_input(tmp_path):
     path = tmp_path / "net.yaml"
-    path.write_text("input: [3, H, W]\nlayers:\n  - conv: {out: 8, kernel: 3, stride: 2}\n  - flatten\n"
-                    "  - linear: 10\n")
+    path.write_text(
+        "input: [3, H, W]\nlayers:\n  - conv: {out: 8, kernel: 3, stride: 2}\n  - flatten\n  - linear: 10\n"
+    )
     data = json.loads(run("params", str(path), "--format", "json").output)
     assert data["totals"]["params"] == "80*ceil(H/2)*ceil(W/2) - 80*ceil(H/2) - 80*ceil(W/2) + 314"
     assert "H >= 3" in run("sizes", str(path)).output

@@ -12,19 +12,8 @@ from cnncalc import formulas
 from cnncalc.errors import CnnCalcError
 from cnncalc.load import load, parse_network
 from cnncalc.options import parse_input_option
-from cnncalc.propagate import (
-    at_resolutions,
-    evaluate_report,
-    propagate,
-    propagate_symbolic,
-)
-from cnncalc.symbolic.algebra import (
-    Condition,
-    UndecidedError,
-    evaluate,
-    exact_gcd,
-    symbol,
-)
+from cnncalc.propagate import at_resolutions, evaluate_report, propagate, propagate_symbolic
+from cnncalc.symbolic.algebra import Condition, UndecidedError, evaluate, exact_gcd, symbol
 from cnncalc.symbolic.recording import collecting, require
 from cnncalc.symbolic.solve import analyse
 
@@ -36,18 +25,21 @@ def symbolic(net: str, shape: str = "3xHxW"):
 
 
 # -- the expression type ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("build, text", [
-    (lambda: H // 2 // 4, "floor(H/8)"),
-    (lambda: (H + 3) // 2 // 3, "floor((H + 3)/6)"),
-    (lambda: ((H + 1) // 2 + 5 + 2) // 3, "floor((H + 3)/6) + 2"),  # = floor((H + 15)/6)
-    (lambda: -((-H) // 32), "ceil(H/32)"),
-    (lambda: (H - 11) // 4 + 1, "floor((H + 1)/4) - 2"),
-    (lambda: (5 * H + 2) // 4, "H + floor((H + 2)/4)"),
-    (lambda: (2 * H) // 4, "floor(H/2)"),
-    (lambda: (H // 2) * 2 - H + H, "2*floor(H/2)"),
-    (lambda: 64 * (H // 2 - 1) * (W // 2 - 1), "64*(floor(H/2) - 1)*(floor(W/2) - 1)"),
-    (lambda: H * W * 3, "3*H*W"),
-])
+@pytest.mark.parametrize(
+    "build, text",
+    [
+        (lambda: H // 2 // 4, "floor(H/8)"),
+        (lambda: (H + 3) // 2 // 3, "floor((H + 3)/6)"),
+        (lambda: ((H + 1) // 2 + 5 + 2) // 3, "floor((H + 3)/6) + 2"),  # = floor((H + 15)/6)
+        (lambda: -((-H) // 32), "ceil(H/32)"),
+        (lambda: (H - 11) // 4 + 1, "floor((H + 1)/4) - 2"),
+        (lambda: (5 * H + 2) // 4, "H + floor((H + 2)/4)"),
+        (lambda: (2 * H) // 4, "floor(H/2)"),
+        (lambda: (H // 2) * 2 - H + H, "2*floor(H/2)"),
+        (lambda: 64 * (H // 2 - 1) * (W // 2 - 1), "64*(floor(H/2) - 1)*(floor(W/2) - 1)"),
+        (lambda: H * W * 3, "3*H*W"),
+    ],
+)
 def test_canonical_forms(build, text):
     assert str(build()) == text
 
@@ -74,11 +66,12 @@ def test_floor_division_is_exact(x, a, b, s, t):
 @given(st.integers(1, 300), st.integers(1, 40))
 def test_exact_gcd(x, m):
     from math import gcd
+
     assert evaluate(exact_gcd(H, m), {"H": x}) == gcd(x, m)
 
 
 def test_comparisons_are_decided_when_they_hold_for_every_size():
-    assert (H + 6 >= 7) is True          # sizes are >= 1
+    assert (H + 6 >= 7) is True  # sizes are >= 1
     assert (H // 2 >= 5) is not True and isinstance(H // 2 >= 5, Condition)
     assert (2 * (H // 2) + 1 == H // 2) is False
     assert (H - H // 2 == (H + 1) // 2) is True
@@ -118,16 +111,25 @@ def test_alexnet_fc6_params_depend_on_the_input():
     report, _ = symbolic("alexnet")
     fc6 = next(layer for layer in report.layers if layer.path == "fc6")
     assert str(fc6.weights[0].size) == "1048576*(floor((H + 29)/32) - 2)*(floor((W + 29)/32) - 2)"
-    assert str(fc6.params) == ("1048576*floor((H + 29)/32)*floor((W + 29)/32) - 2097152*floor((H + 29)/32) "
-                               "- 2097152*floor((W + 29)/32) + 4198400")
+    assert str(fc6.params) == (
+        "1048576*floor((H + 29)/32)*floor((W + 29)/32) - 2097152*floor((H + 29)/32) "
+        "- 2097152*floor((W + 29)/32) + 4198400"
+    )
     assert fc6.params.evaluate({"H": 227, "W": 227}) == 37752832
 
 
-@pytest.mark.parametrize("net, binding", [
-    ("alexnet", {"H": 227, "W": 227}), ("alexnet", {"H": 67, "W": 300}),
-    ("alexnet-torchvision", {"H": 224, "W": 100}), ("resnet152", {"H": 224, "W": 224}),
-    ("resnet18", {"H": 1, "W": 97}), ("vgg16", {"H": 64, "W": 33}), ("unet", {"H": 48, "W": 256}),
-])
+@pytest.mark.parametrize(
+    "net, binding",
+    [
+        ("alexnet", {"H": 227, "W": 227}),
+        ("alexnet", {"H": 67, "W": 300}),
+        ("alexnet-torchvision", {"H": 224, "W": 100}),
+        ("resnet152", {"H": 224, "W": 224}),
+        ("resnet18", {"H": 1, "W": 97}),
+        ("vgg16", {"H": 64, "W": 33}),
+        ("unet", {"H": 48, "W": 256}),
+    ],
+)
 def test_set_equals_concrete_propagation(net, binding):
     network = load(net, parse_input_option("3xHxW"))
     report, conditions = propagate_symbolic(network, symbol("N"))
@@ -156,8 +158,9 @@ def test_at_resolutions_agree_with_the_expression(net):
 
 
 # -- the sizes analysis -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("net, minimum", [("alexnet", 67), ("alexnet-torchvision", 63), ("resnet152", 1),
-                                          ("vgg16", 32), ("unet", 16)])
+@pytest.mark.parametrize(
+    "net, minimum", [("alexnet", 67), ("alexnet-torchvision", 63), ("resnet152", 1), ("vgg16", 32), ("unet", 16)]
+)
 def test_minimum_sizes(net, minimum):
     _, dimensions = analyse(load(net))
     for dim in dimensions:
@@ -172,11 +175,17 @@ def _concrete_ok(network, x):
         return False
 
 
-LAYER = st.fixed_dictionaries({
-    "kind": st.sampled_from(["conv", "maxpool", "avgpool", "convtranspose"]),
-    "kernel": st.integers(1, 5), "stride": st.integers(1, 4), "padding": st.integers(0, 2),
-    "dilation": st.integers(1, 3), "ceil_mode": st.booleans(), "skip": st.booleans(),
-})
+LAYER = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["conv", "maxpool", "avgpool", "convtranspose"]),
+        "kernel": st.integers(1, 5),
+        "stride": st.integers(1, 4),
+        "padding": st.integers(0, 2),
+        "dilation": st.integers(1, 3),
+        "ceil_mode": st.booleans(),
+        "skip": st.booleans(),
+    }
+)
 
 
 def _description(layers) -> str:
@@ -190,11 +199,15 @@ def _description(layers) -> str:
             lines.append(f"  - convtranspose: {{name: l{i}, out: 2, kernel: {k}, stride: {s}, padding: {p}}}")
         elif kind == "maxpool":
             p = min(spec["padding"], (d * (k - 1) + 1) // 2)
-            lines.append(f"  - maxpool: {{name: l{i}, kernel: {k}, stride: {s}, padding: {p}, dilation: {d}, "
-                         f"ceil_mode: {str(spec['ceil_mode']).lower()}}}")
+            lines.append(
+                f"  - maxpool: {{name: l{i}, kernel: {k}, stride: {s}, padding: {p}, dilation: {d}, "
+                f"ceil_mode: {str(spec['ceil_mode']).lower()}}}"
+            )
         else:
-            lines.append(f"  - avgpool: {{name: l{i}, kernel: {k}, stride: {s}, padding: {p}, "
-                         f"ceil_mode: {str(spec['ceil_mode']).lower()}}}")
+            lines.append(
+                f"  - avgpool: {{name: l{i}, kernel: {k}, stride: {s}, padding: {p}, "
+                f"ceil_mode: {str(spec['ceil_mode']).lower()}}}"
+            )
         if spec["skip"] and i:
             lines.append(f"  - add: {{name: j{i}, of: [previous, l{i - 1}]}}")
     return "\n".join(lines) + "\n"
@@ -238,7 +251,11 @@ def test_exact_sizes_drop_no_pixels(layers):
         for spec in layers:
             k, s = spec["kernel"], spec["stride"]
             d = spec["dilation"] if spec["kind"] != "avgpool" else 1
-            p = min(spec["padding"], k // 2) if spec["kind"] != "maxpool" else min(spec["padding"], (d * (k - 1) + 1) // 2)
+            p = (
+                min(spec["padding"], k // 2)
+                if spec["kind"] != "maxpool"
+                else min(spec["padding"], (d * (k - 1) + 1) // 2)
+            )
             span = d * (k - 1) + 1
             ceil = spec["ceil_mode"] and spec["kind"] != "conv"
             if not ceil and s > 1 and (size + 2 * p - span) % s:
@@ -283,8 +300,14 @@ def test_unet_params_match_torch():
     nn = torch.nn
 
     def double(i, o):
-        return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(),
-                nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+        return [
+            nn.Conv2d(i, o, 3, padding=1, bias=False),
+            nn.BatchNorm2d(o),
+            nn.ReLU(),
+            nn.Conv2d(o, o, 3, padding=1, bias=False),
+            nn.BatchNorm2d(o),
+            nn.ReLU(),
+        ]
 
     layers = double(3, 64)
     for i, o in ((64, 128), (128, 256), (256, 512), (512, 1024)):

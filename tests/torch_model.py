@@ -57,14 +57,24 @@ def _module(kind: str, a, shape: tuple):
     """The torch module for one layer, given its bound arguments and its per-sample input shape."""
     rank = len(shape) - 1
     if kind == "conv":
-        conv = _by_rank(rank, nn.Conv1d, nn.Conv2d, nn.Conv3d)(shape[0], a.out, a.kernel, a.stride, 0, a.dilation,
-                                                               a.groups, a.bias)
+        conv = _by_rank(rank, nn.Conv1d, nn.Conv2d, nn.Conv3d)(
+            shape[0], a.out, a.kernel, a.stride, 0, a.dilation, a.groups, a.bias
+        )
         return _Padded(conv, _pairs(a.padding, shape[1:], a.kernel, a.stride, a.dilation))
     if kind == "convtranspose":
         assert _symmetric(a.padding), "torch's ConvTranspose pads symmetrically"
         cls = _by_rank(rank, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
-        return cls(shape[0], a.out, a.kernel, a.stride, [p[0] for p in a.padding], a.output_padding, a.groups,
-                   a.bias, a.dilation)
+        return cls(
+            shape[0],
+            a.out,
+            a.kernel,
+            a.stride,
+            [p[0] for p in a.padding],
+            a.output_padding,
+            a.groups,
+            a.bias,
+            a.dilation,
+        )
     if kind in ("maxpool", "avgpool"):
         stride = a.kernel if a.stride is None else a.stride
         dilation = getattr(a, "dilation", None) or (1,) * rank
@@ -72,12 +82,14 @@ def _module(kind: str, a, shape: tuple):
         symmetric = _symmetric(pairs)
         padding = [p[0] for p in pairs] if symmetric else 0
         if kind == "maxpool":
-            pool = _by_rank(rank, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)(a.kernel, stride, padding, dilation,
-                                                                            ceil_mode=a.ceil_mode)
+            pool = _by_rank(rank, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)(
+                a.kernel, stride, padding, dilation, ceil_mode=a.ceil_mode
+            )
             return pool if symmetric else _Padded(pool, pairs, -float("inf"))
         assert symmetric, "asymmetric average pooling has no torch equivalent"
-        return _by_rank(rank, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)(a.kernel, stride, padding, a.ceil_mode,
-                                                                        a.count_include_pad)
+        return _by_rank(rank, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)(
+            a.kernel, stride, padding, a.ceil_mode, a.count_include_pad
+        )
     if kind == "globalavgpool":
         return _by_rank(rank, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)(1)
     if kind == "adaptiveavgpool":

@@ -6,8 +6,9 @@ Input and output files are read and written here; printing is left to the CLI an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,8 @@ def check_memory(report: Report, dtype: str, limit: int) -> Estimate:
             f"the run needs an estimated {human_bytes(peak.peak)} ({human_bytes(peak.weights)} of weights, "
             f"{human_bytes(peak.activations)} of live activations and {human_bytes(peak.workspace)} of workspace at "
             f"layer {peak.layer}), above --max-memory {human_bytes(limit)}; lower --batch or --input, or raise "
-            f"--max-memory")
+            f"--max-memory"
+        )
     return peak
 
 
@@ -99,15 +101,25 @@ def make_input(report: Report, seed: int, dtype: str, path: str | None = None) -
         raise CnnCalcError(
             f"input data {path} has shape {format_shape(data.shape) or 'scalar'}, expected "
             f"{format_shape(report.input)} (batch {report.input[0]}, input {format_shape(report.input[1:])}); "
-            f"set --batch and --input to match the data")
+            f"set --batch and --input to match the data"
+        )
     if data.dtype.kind not in "fiub":
         raise CnnCalcError(f"input data {path} holds {data.dtype}, not numbers")
     return data.astype(dtype, copy=False)
 
 
-def run(network: Network, report: Report, *, seed: int = 0, weights_file: str | None = None,
-        input_file: str | None = None, dtype: str = "float32", max_memory: int | str = DEFAULT_LIMIT,
-        save_to: str | None = None, on_layer: Callable[[int, int], None] | None = None) -> RunResult:
+def run(
+    network: Network,
+    report: Report,
+    *,
+    seed: int = 0,
+    weights_file: str | None = None,
+    input_file: str | None = None,
+    dtype: str = "float32",
+    max_memory: int | str = DEFAULT_LIMIT,
+    save_to: str | None = None,
+    on_layer: Callable[[int, int], None] | None = None,
+) -> RunResult:
     """Execute ``network`` (propagated as ``report``) and compare shapes; stops at the first mismatch.
 
     The final output is written to ``save_to`` (.npy) when every shape matched. ``on_layer(done, total)`` is
@@ -130,16 +142,28 @@ def run(network: Network, report: Report, *, seed: int = 0, weights_file: str | 
         if step.index == 0:
             del x  # forward() holds the input as long as a layer still reads it
         computed = report.layers[step.index].output
-        checks.append(LayerCheck(step.node.path, step.node.kind, tuple(computed), tuple(step.output.shape),
-                                 step.seconds))
+        checks.append(
+            LayerCheck(step.node.path, step.node.kind, tuple(computed), tuple(step.output.shape), step.seconds)
+        )
         if on_layer is not None:
             on_layer(step.index + 1, len(network.nodes))
         if not checks[-1].match:
             break
         if step.index == len(network.nodes) - 1:
             output = step.output
-    result = RunResult(report.name, report.file, dtype, tuple(report.input), seed, source, tuple(checks),
-                       len(network.nodes), report.totals.flops, peak, output)
+    result = RunResult(
+        report.name,
+        report.file,
+        dtype,
+        tuple(report.input),
+        seed,
+        source,
+        tuple(checks),
+        len(network.nodes),
+        report.totals.flops,
+        peak,
+        output,
+    )
     if save_to is not None and result.mismatch is None:
         save_output(save_to, output)
     return result
@@ -149,8 +173,12 @@ def mismatch_error(network: Network, result: RunResult) -> CnnCalcError:
     """The error for the first layer whose executed shape differs from the computed one."""
     layer = result.mismatch
     node = next(node for node in network.nodes if node.path == layer.path)
-    return CnnCalcError(f"executed shape {format_shape(layer.executed)} differs from the computed shape "
-                        f"{format_shape(layer.computed)} ({layer.kind})", node.location, layer.path)
+    return CnnCalcError(
+        f"executed shape {format_shape(layer.executed)} differs from the computed shape "
+        f"{format_shape(layer.computed)} ({layer.kind})",
+        node.location,
+        layer.path,
+    )
 
 
 def verify(network: Network, report: Report, max_memory: int | str = DEFAULT_LIMIT) -> RunResult:

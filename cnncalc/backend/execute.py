@@ -9,10 +9,11 @@ the two engines is a real cross-check. Each activation is dropped as soon as the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from math import floor, prod
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -69,8 +70,9 @@ def _conv_workspace(layer: LayerResult, input_shape: tuple, input_elements: int)
 
 
 def _conv_transpose(a, xs, w):
-    return K.conv_transpose(xs[0], w["weight"], w.get("bias"), a.stride, a.padding, a.output_padding, a.dilation,
-                            a.groups)
+    return K.conv_transpose(
+        xs[0], w["weight"], w.get("bias"), a.stride, a.padding, a.output_padding, a.dilation, a.groups
+    )
 
 
 def _conv_transpose_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
@@ -193,8 +195,10 @@ def _bind(node: Node, network: Network, xs: list) -> SimpleNamespace:
     """The layer's arguments, checked against the shapes of the arrays it actually receives (batch dropped)."""
     kind = REGISTRY[node.kind]
     if kind.multi_input:
-        x = [Operand(network.nodes[i].path if i != INPUT else "input", array.shape[1:])
-             for i, array in zip(node.inputs, xs)]
+        x = [
+            Operand(network.nodes[i].path if i != INPUT else "input", array.shape[1:])
+            for i, array in zip(node.inputs, xs)
+        ]
         names = node.names
     else:
         x = tuple(xs[0].shape[1:])
@@ -224,9 +228,13 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
         arguments = _bind(node, network, xs)
         own = by_layer.get(node.path, {})
         first = node.inputs[0]
-        reusable = (first != INPUT and last.get(first) == index and node.inputs.count(first) == 1
-                    and xs[0].flags.writeable and not any(other is xs[0] for key, other in arrays.items()
-                                                           if key != first))
+        reusable = (
+            first != INPUT
+            and last.get(first) == index
+            and node.inputs.count(first) == 1
+            and xs[0].flags.writeable
+            and not any(other is xs[0] for key, other in arrays.items() if key != first)
+        )
         kernel = IN_PLACE[node.kind] if reusable and node.kind in IN_PLACE else KERNELS[node.kind]
         start = time.perf_counter()
         try:
@@ -235,8 +243,9 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
         except (ValueError, KeyError, IndexError, MemoryError) as error:
             shapes = ", ".join("x".join(map(str, array.shape)) for array in xs)
             reason = "out of memory" if isinstance(error, MemoryError) else str(error)
-            raise CnnCalcError(f"the {node.kind} kernel failed on input {shapes}: {reason}",
-                               node.location, node.path) from None
+            raise CnnCalcError(
+                f"the {node.kind} kernel failed on input {shapes}: {reason}", node.location, node.path
+            ) from None
         seconds = time.perf_counter() - start
         del xs
         for producer in set(node.inputs):

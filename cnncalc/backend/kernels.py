@@ -18,6 +18,7 @@ _FIRST_SPATIAL = 2  # axis of the first spatial dim in (N, C, *spatial)
 
 # --- windows and padding -----------------------------------------------------------------------
 
+
 def _pad(x, padding, value=0.0):
     """Pad the spatial axes of x by per-dim (before, after) pairs."""
     if not any(before or after for before, after in padding):
@@ -74,6 +75,7 @@ def _ceil_padding(size, before, stride, ceil_mode):
 
 # --- convolution -------------------------------------------------------------------------------
 
+
 def conv(x, weight, bias, stride, padding, dilation, groups):
     """Convolution (cross-correlation) with weight (C_out, C_in/groups, *k) and optional bias (C_out,)."""
     _check_channels(x.shape[1], weight.shape[1] * groups, weight.shape[0], groups)
@@ -89,14 +91,16 @@ def conv(x, weight, bias, stride, padding, dilation, groups):
 def _check_channels(c_in, expected_c_in, c_out, groups):
     """Reject weights whose channel counts do not fit the input and the groups."""
     if c_in != expected_c_in or c_in % groups or c_out % groups:
-        raise ValueError(f"channels do not fit: the input has {c_in}, the weight expects {expected_c_in} in and "
-                         f"{c_out} out, and both must be divisible by groups={groups}")
+        raise ValueError(
+            f"channels do not fit: the input has {c_in}, the weight expects {expected_c_in} in and "
+            f"{c_out} out, and both must be divisible by groups={groups}"
+        )
 
 
 def _conv_im2col(windows, weight, groups):
     """Convolution as stacked BLAS matmuls over the im2col columns, one per sample and group."""
     n, rank = windows.shape[0], weight.ndim - _FIRST_SPATIAL
-    out = np.empty((n, weight.shape[0], *windows.shape[_FIRST_SPATIAL:_FIRST_SPATIAL + rank]), weight.dtype)
+    out = np.empty((n, weight.shape[0], *windows.shape[_FIRST_SPATIAL : _FIRST_SPATIAL + rank]), weight.dtype)
     per_group = weight.reshape(groups, weight.shape[0] // groups, -1)
     # Columns laid out (C, *k, *out): the copy streams along output rows and the product lands
     # in (C_out, *out) order. One sample at a time keeps the columns small and cache-warm
@@ -154,6 +158,7 @@ def _add_bias(out, bias):
 
 # --- pooling -----------------------------------------------------------------------------------
 
+
 def _pool(x, kernel, stride, padding, dilation, ceil_mode, fill, combine):
     """Separable pooling: boxes are products of 1-d windows, so reduce one spatial axis at a time."""
     for axis, k, s, (before, after), d in zip(range(_FIRST_SPATIAL, x.ndim), kernel, stride, padding, dilation):
@@ -198,6 +203,7 @@ def global_avg_pool(x):
 
 # --- dense, shape and normalisation ------------------------------------------------------------
 
+
 def linear(x, weight, bias):
     """Fully connected layer: x (N, F_in) times weight (F_out, F_in) transposed, plus bias."""
     if x.shape[1] != weight.shape[1]:
@@ -231,6 +237,7 @@ def lrn(x, size, alpha, beta, k):
 
 
 # --- activations -------------------------------------------------------------------------------
+
 
 def relu(x):
     """max(x, 0)."""
@@ -277,20 +284,56 @@ def dropout(x, p=0.5):
 # --- error function (W. J. Cody, "Rational Chebyshev approximation for the error function", 1969;
 # coefficients from SPECFUN's CALERF) ------------------------------------------------------------
 
-_ERF_SMALL = ((3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
-               3.20937758913846947e03, 1.85777706184603153e-1),
-              (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
-               2.84423683343917062e03))
-_ERFC_MID = ((5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
-              2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
-              2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8),
-             (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
-              1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
-              3.43936767414372164e03, 1.23033935480374942e03))
-_ERFC_LARGE = ((3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
-                1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2),
-               (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
-                6.05183413124413191e-2, 2.33520497626869185e-3))
+_ERF_SMALL = (
+    (
+        3.16112374387056560e00,
+        1.13864154151050156e02,
+        3.77485237685302021e02,
+        3.20937758913846947e03,
+        1.85777706184603153e-1,
+    ),
+    (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03, 2.84423683343917062e03),
+)
+_ERFC_MID = (
+    (
+        5.64188496988670089e-1,
+        8.88314979438837594e00,
+        6.61191906371416295e01,
+        2.98635138197400131e02,
+        8.81952221241769090e02,
+        1.71204761263407058e03,
+        2.05107837782607147e03,
+        1.23033935479799725e03,
+        2.15311535474403846e-8,
+    ),
+    (
+        1.57449261107098347e01,
+        1.17693950891312499e02,
+        5.37181101862009858e02,
+        1.62138957456669019e03,
+        3.29079923573345963e03,
+        4.36261909014324716e03,
+        3.43936767414372164e03,
+        1.23033935480374942e03,
+    ),
+)
+_ERFC_LARGE = (
+    (
+        3.05326634961232344e-1,
+        3.60344899949804439e-1,
+        1.25781726111229246e-1,
+        1.60837851487422766e-2,
+        6.58749161529837803e-4,
+        1.63153871373020978e-2,
+    ),
+    (
+        2.56852019228982242e00,
+        1.87295284992346047e00,
+        5.27905102951428412e-1,
+        6.05183413124413191e-2,
+        2.33520497626869185e-3,
+    ),
+)
 _ERF_THRESHOLD = 0.46875
 _INV_SQRT_PI = 5.6418958354775628695e-1
 
@@ -330,6 +373,7 @@ def erfc(x):
 
 
 # --- resampling and merging --------------------------------------------------------------------
+
 
 def _nearest_axis(x, axis, out):
     """PyTorch 'nearest' along one axis: source index floor(dst * in / out)."""

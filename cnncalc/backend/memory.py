@@ -7,9 +7,9 @@ kernels (``execute.WORKSPACE``) and read only when an estimate is made, on the w
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from math import prod
-from typing import Callable, Mapping
 
 from ..errors import UsageError
 from ..network import INPUT
@@ -90,5 +90,6 @@ def estimate(report: Report, workspace_rules: Mapping[str, Callable[..., int]], 
             if last.get(producer) == index:
                 live.pop(producer, None)
     activations, workspace, path = worst
-    return Estimate(OVERHEAD + weights + (activations + workspace) * width, weights, activations * width,
-                    workspace * width, path)
+    return Estimate(
+        OVERHEAD + weights + (activations + workspace) * width, weights, activations * width, workspace * width, path
+    )

@@ -21,15 +21,32 @@ def run_table(result):
     from rich.table import Table
     from rich.text import Text
 
-    grid = Table(title=f"{result.name}  input {format_shape(result.input)}  ({result.dtype}, {result.weights})",
-                 title_justify="left", header_style="bold", box=None, pad_edge=False)
-    for column, justify in (("Layer", "left"), ("Kind", "left"), ("Computed", "right"), ("Executed", "right"),
-                            ("", "center"), ("ms", "right")):
+    grid = Table(
+        title=f"{result.name}  input {format_shape(result.input)}  ({result.dtype}, {result.weights})",
+        title_justify="left",
+        header_style="bold",
+        box=None,
+        pad_edge=False,
+    )
+    for column, justify in (
+        ("Layer", "left"),
+        ("Kind", "left"),
+        ("Computed", "right"),
+        ("Executed", "right"),
+        ("", "center"),
+        ("ms", "right"),
+    ):
         grid.add_column(column, justify=justify, style="cyan" if column == "Kind" else None)
     for layer in result.layers:
         mark = Text("ok", style="green") if layer.match else Text("DIFFERS", style="bold red")
-        grid.add_row(layer.path, layer.kind, format_shape(layer.computed), format_shape(layer.executed), mark,
-                     f"{layer.seconds * 1e3:.2f}")
+        grid.add_row(
+            layer.path,
+            layer.kind,
+            format_shape(layer.computed),
+            format_shape(layer.executed),
+            mark,
+            f"{layer.seconds * 1e3:.2f}",
+        )
     return grid
 
 
@@ -44,12 +61,17 @@ def run_summary(result) -> str:
         status = f"all {ran} shapes match"
         if not result.finite:
             status += " (the output holds inf or NaN: the values overflowed, the shapes are still checked)"
-    return labelled([
-        ["shapes", status],
-        ["time", f"{result.seconds:.4f} s in the kernels"],
-        ["throughput", f"{result.gflops:.2f} GFLOP/s over {human(result.flops, 'FLOPs')} ({FLOPS_BASIS})"],
-        ["memory", f"estimated peak {human_bytes(result.memory.peak)}, weights {human_bytes(result.memory.weights)}"],
-    ])
+    return labelled(
+        [
+            ["shapes", status],
+            ["time", f"{result.seconds:.4f} s in the kernels"],
+            ["throughput", f"{result.gflops:.2f} GFLOP/s over {human(result.flops, 'FLOPs')} ({FLOPS_BASIS})"],
+            [
+                "memory",
+                f"estimated peak {human_bytes(result.memory.peak)}, weights {human_bytes(result.memory.weights)}",
+            ],
+        ]
+    )
 
 
 def run_json(result) -> dict:
@@ -68,8 +90,14 @@ def run_json(result) -> dict:
         "output_finite": result.finite,
         "first_mismatch": mismatch.path if mismatch else None,
         "layers": [
-            {"path": layer.path, "kind": layer.kind, "computed": list(layer.computed),
-             "executed": list(layer.executed), "match": layer.match, "seconds": layer.seconds}
+            {
+                "path": layer.path,
+                "kind": layer.kind,
+                "computed": list(layer.computed),
+                "executed": list(layer.executed),
+                "match": layer.match,
+                "seconds": layer.seconds,
+            }
             for layer in result.layers
         ],
         "totals": {
@@ -88,15 +116,23 @@ def weights_table(name: str, expected: list[ExpectedWeight]):
     """A rich Table of the expected weight keys and shapes."""
     from rich.table import Table
 
-    grid = Table(title=f"{name}: arrays of 'run --weights' (.npz)", title_justify="left",
-                 header_style="bold", footer_style="bold", box=None, pad_edge=False, show_footer=True)
+    grid = Table(
+        title=f"{name}: arrays of 'run --weights' (.npz)",
+        title_justify="left",
+        header_style="bold",
+        footer_style="bold",
+        box=None,
+        pad_edge=False,
+        show_footer=True,
+    )
     grid.add_column("Key", footer="Total")
     grid.add_column("Shape", justify="right", footer=f"{len(expected)} arrays")
     grid.add_column("Elements", justify="right", footer=grouped(sum(weight.size for weight in expected)))
     grid.add_column("Kind")
     for weight in expected:
-        grid.add_row(weight.key, format_shape(weight.shape), grouped(weight.size),
-                     "parameter" if weight.trainable else "buffer")
+        grid.add_row(
+            weight.key, format_shape(weight.shape), grouped(weight.size), "parameter" if weight.trainable else "buffer"
+        )
     return grid
 
 
@@ -104,8 +140,10 @@ def weights_json(name: str, expected: list[ExpectedWeight]) -> dict:
     """The expected arrays as data."""
     return {
         "name": name,
-        "weights": [{"key": weight.key, "shape": list(weight.shape), "size": weight.size,
-                     "trainable": weight.trainable} for weight in expected],
+        "weights": [
+            {"key": weight.key, "shape": list(weight.shape), "size": weight.size, "trainable": weight.trainable}
+            for weight in expected
+        ],
         "total": sum(weight.size for weight in expected),
     }
 
@@ -137,7 +175,7 @@ class DelayedProgress:
             self.task = self.progress.add_task(self.description, total=total)
         self.progress.update(self.task, completed=done)
 
-    def __enter__(self) -> "DelayedProgress":
+    def __enter__(self) -> DelayedProgress:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -36,8 +36,11 @@ class ExpectedWeight:
 
 def expected(report: Report) -> list[ExpectedWeight]:
     """Every array of the network, in layer order, keyed ``<path>.<name>``."""
-    return [ExpectedWeight(f"{layer.path}.{weight.name}", tuple(weight.shape), weight.trainable, layer.path, weight.name)
-            for layer in report.layers for weight in layer.weights]
+    return [
+        ExpectedWeight(f"{layer.path}.{weight.name}", tuple(weight.shape), weight.trainable, layer.path, weight.name)
+        for layer in report.layers
+        for weight in layer.weights
+    ]
 
 
 def _describe_shape(shape: tuple) -> str:
@@ -107,28 +110,38 @@ def load(path: str, report: Report, dtype: str = "float32") -> dict:
         found = list(archive.files)
         for key in found:
             if key not in wanted and not _ignored(key, wanted):
-                raise CnnCalcError(f"weights file {path}: unexpected array '{key}' (shape "
-                                   f"{_describe_shape(archive[key].shape)}): the network has no such weight"
-                                   f"{suggest(key, list(wanted))}")
+                raise CnnCalcError(
+                    f"weights file {path}: unexpected array '{key}' (shape "
+                    f"{_describe_shape(archive[key].shape)}): the network has no such weight"
+                    f"{suggest(key, list(wanted))}"
+                )
         arrays = {}
         for key, weight in wanted.items():
             if key not in archive.files:
-                raise CnnCalcError(f"weights file {path}: missing array '{key}' (expected shape "
-                                   f"{format_shape(weight.shape)})", layer=weight.layer)
+                raise CnnCalcError(
+                    f"weights file {path}: missing array '{key}' (expected shape {format_shape(weight.shape)})",
+                    layer=weight.layer,
+                )
             try:
                 array = archive[key]
             except (OSError, ValueError) as error:
-                raise CnnCalcError(f"weights file {path}: cannot read array '{key}': {error}", layer=weight.layer) from None
+                raise CnnCalcError(
+                    f"weights file {path}: cannot read array '{key}': {error}", layer=weight.layer
+                ) from None
             if array.shape != weight.shape:
-                raise CnnCalcError(f"weights file {path}: array '{key}' has shape {_describe_shape(array.shape)}, "
-                                   f"expected {format_shape(weight.shape)}", layer=weight.layer)
+                raise CnnCalcError(
+                    f"weights file {path}: array '{key}' has shape {_describe_shape(array.shape)}, "
+                    f"expected {format_shape(weight.shape)}",
+                    layer=weight.layer,
+                )
             if array.dtype.kind not in "fiub":
-                raise CnnCalcError(f"weights file {path}: array '{key}' holds {array.dtype}, not numbers",
-                                   layer=weight.layer)
+                raise CnnCalcError(
+                    f"weights file {path}: array '{key}' holds {array.dtype}, not numbers", layer=weight.layer
+                )
             arrays[key] = array.astype(dtype, copy=False)
     return arrays
 
 
 def _ignored(key: str, wanted: dict) -> bool:
     """``bn1.num_batches_tracked`` is skipped when ``bn1`` is a batch norm of the network."""
-    return key.endswith(IGNORED_SUFFIX) and f"{key[:-len(IGNORED_SUFFIX)]}.running_mean" in wanted
+    return key.endswith(IGNORED_SUFFIX) and f"{key[: -len(IGNORED_SUFFIX)]}.running_mean" in wanted

@@ -71,8 +71,10 @@ def parse_expectations(value: Any, location: Location) -> Expectations:
     for key, entry in value.items():
         where = value.location_of(key)
         if key not in EXPECT_KEYS:
-            raise CnnCalcError(f"expect has no key '{key}'{suggest(key, list(EXPECT_KEYS))} "
-                               f"(it takes: {', '.join(EXPECT_KEYS)})", value.key_locations.get(key, location))
+            raise CnnCalcError(
+                f"expect has no key '{key}'{suggest(key, list(EXPECT_KEYS))} (it takes: {', '.join(EXPECT_KEYS)})",
+                value.key_locations.get(key, location),
+            )
         if key == "output":
             output, output_location = _expected_shape(entry, where), where
             continue
@@ -81,8 +83,10 @@ def parse_expectations(value: Any, location: Location) -> Expectations:
                 raise CnnCalcError(f"expect {key} needs min or max", where)
             for bound, amount in entry.items():
                 if bound not in BOUNDS:
-                    raise CnnCalcError(f"expect {key} takes min and max, not '{bound}'{suggest(bound, list(BOUNDS))}",
-                                       entry.key_locations.get(bound, where))
+                    raise CnnCalcError(
+                        f"expect {key} takes min and max, not '{bound}'{suggest(bound, list(BOUNDS))}",
+                        entry.key_locations.get(bound, where),
+                    )
                 limits.append(_limit(key, bound, amount, entry.location_of(bound)))
         else:
             limits.append(_limit(key, "exact", entry, where))
@@ -90,8 +94,11 @@ def parse_expectations(value: Any, location: Location) -> Expectations:
 
 
 def _expected_shape(value: Any, location: Location) -> tuple:
-    if not isinstance(value, list) or not value or not all(
-            isinstance(size, int) and not isinstance(size, bool) and size >= 1 for size in value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(size, int) and not isinstance(size, bool) and size >= 1 for size in value)
+    ):
         raise CnnCalcError(f"expect output must be a shape without the batch like [1000], received {value!r}", location)
     return tuple(value)
 
@@ -125,9 +132,13 @@ def violations(report, expectations: Expectations | None, extra: list[Limit] = (
     found = []
     expectations = expectations or Expectations()
     if expectations.output is not None and tuple(report.output[1:]) != expectations.output:
-        found.append(CnnCalcError(
-            f"output shape {format_shape(report.output[1:])} differs from the expected "
-            f"{format_shape(expectations.output)}", expectations.output_location))
+        found.append(
+            CnnCalcError(
+                f"output shape {format_shape(report.output[1:])} differs from the expected "
+                f"{format_shape(expectations.output)}",
+                expectations.output_location,
+            )
+        )
     for limit in (*expectations.limits, *extra):
         actual = getattr(report.totals, limit.figure)
         broken = {"max": actual > limit.value, "min": actual < limit.value, "exact": actual != limit.value}[limit.bound]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import glob
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from ..errors import CnnCalcError, UsageError
 from ..registry import format_shape
@@ -63,8 +63,10 @@ class FileResult:
             count = self.summary["blocks"]
             return f"ok (block library: {count} block{'s' if count != 1 else ''})"
         s = self.summary
-        return (f"ok ({s['name']}: output {format_shape(s['output'])}, {human(s['params'])} params, "
-                f"{human(s['macs'], 'MACs')}{self.note})")
+        return (
+            f"ok ({s['name']}: output {format_shape(s['output'])}, {human(s['params'])} params, "
+            f"{human(s['macs'], 'MACs')}{self.note})"
+        )
 
 
 def expand_targets(targets: Iterable[str]) -> list[tuple[str, UsageError | None]]:
@@ -73,8 +75,13 @@ def expand_targets(targets: Iterable[str]) -> list[tuple[str, UsageError | None]
     for target in targets:
         path = Path(target)
         if path.is_dir():
-            found = sorted(str(entry) for entry in path.rglob("*") if entry.suffix in SUFFIXES and entry.is_file()
-                           and not any(part.startswith(".") for part in entry.relative_to(path).parts))
+            found = sorted(
+                str(entry)
+                for entry in path.rglob("*")
+                if entry.suffix in SUFFIXES
+                and entry.is_file()
+                and not any(part.startswith(".") for part in entry.relative_to(path).parts)
+            )
             if not found:
                 expanded.append((target, UsageError(f"{target}: no .yaml or .yml files in this folder")))
             expanded.extend((name, None) for name in found)
@@ -104,8 +111,14 @@ def _is_library(target: str) -> bool:
 
 def _summary(report) -> dict:
     totals = report.totals
-    return {"name": report.name, "output": list(report.output), "params": totals.params, "macs": totals.macs,
-            "flops": totals.flops, "activation_bytes": totals.activation_bytes}
+    return {
+        "name": report.name,
+        "output": list(report.output),
+        "params": totals.params,
+        "macs": totals.macs,
+        "flops": totals.flops,
+        "activation_bytes": totals.activation_bytes,
+    }
 
 
 def check_target(target: str, options: CheckOptions, extra_checks: Sequence[ExtraCheck] = ()) -> FileResult:
@@ -133,8 +146,9 @@ def check_target(target: str, options: CheckOptions, extra_checks: Sequence[Extr
     return result
 
 
-def check_all(targets: Iterable[str], options: CheckOptions,
-              extra_checks: Sequence[ExtraCheck] = ()) -> list[FileResult]:
+def check_all(
+    targets: Iterable[str], options: CheckOptions, extra_checks: Sequence[ExtraCheck] = ()
+) -> list[FileResult]:
     """Check every target, in order, whatever fails before it."""
     results = []
     for target, problem in expand_targets(targets):

@@ -15,8 +15,14 @@ from ..render import aligned
 from ..units import grouped, human
 
 TOTALS = ("params", "buffers", "macs", "flops", "activation_bytes", "param_bytes")
-TOTAL_NAMES = {"params": "params", "buffers": "buffers", "macs": "MACs", "flops": "FLOPs",
-               "activation_bytes": "activation bytes", "param_bytes": "param bytes"}
+TOTAL_NAMES = {
+    "params": "params",
+    "buffers": "buffers",
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "activation_bytes": "activation bytes",
+    "param_bytes": "param bytes",
+}
 #: What can become of a layer path between two descriptions (LayerChange.status).
 STATUSES = ("added", "removed", "changed", "same")
 
@@ -92,10 +98,20 @@ def _number(layer: LayerResult | None, name: str) -> str:
 
 
 def _totals_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
-    rows = [("output", format_shape(diff.old.output), format_shape(diff.new.output),
-             "same" if diff.old.output == diff.new.output else "changed"),
-            ("layers", str(len(diff.old.layers)), str(len(diff.new.layers)),
-             _delta(len(diff.old.layers), len(diff.new.layers)))]
+    rows = [
+        (
+            "output",
+            format_shape(diff.old.output),
+            format_shape(diff.new.output),
+            "same" if diff.old.output == diff.new.output else "changed",
+        ),
+        (
+            "layers",
+            str(len(diff.old.layers)),
+            str(len(diff.new.layers)),
+            _delta(len(diff.old.layers), len(diff.new.layers)),
+        ),
+    ]
     for name in TOTALS:
         a, b = getattr(diff.old.totals, name), getattr(diff.new.totals, name)
         rows.append((TOTAL_NAMES[name], grouped(a), grouped(b), _delta(a, b)))
@@ -135,15 +151,25 @@ def _md(text_value: str) -> str:
 def markdown(diff: Diff, show_all: bool = False) -> str:
     """A review comment: totals table, then the changed layers in a collapsible table."""
     new_params, old_params = diff.new.totals.params, diff.old.totals.params
-    lines = [f"### cnncalc diff: `{_md(diff.old.name)}` → `{_md(diff.new.name)}`", "",
-             f"params {human(old_params)} → {human(new_params)}, "
-             f"MACs {human(diff.old.totals.macs, 'MACs')} → {human(diff.new.totals.macs, 'MACs')}", "",
-             "| | old | new | change |", "|:---|---:|---:|---:|"]
+    lines = [
+        f"### cnncalc diff: `{_md(diff.old.name)}` → `{_md(diff.new.name)}`",
+        "",
+        f"params {human(old_params)} → {human(new_params)}, "
+        f"MACs {human(diff.old.totals.macs, 'MACs')} → {human(diff.new.totals.macs, 'MACs')}",
+        "",
+        "| | old | new | change |",
+        "|:---|---:|---:|---:|",
+    ]
     lines += [f"| {name} | {a} | {b} | {delta} |" for name, a, b, delta in _totals_rows(diff)]
     shown = diff.layers if show_all else diff.changed
     if shown:
-        lines += ["", f"<details><summary>{len(diff.changed)} of {len(diff.layers)} layers differ</summary>", "",
-                  "| layer | change | kind | output | params | MACs |", "|:---|:---|:---|---:|---:|---:|"]
+        lines += [
+            "",
+            f"<details><summary>{len(diff.changed)} of {len(diff.layers)} layers differ</summary>",
+            "",
+            "| layer | change | kind | output | params | MACs |",
+            "|:---|:---|:---|---:|---:|---:|",
+        ]
         lines += ["| " + " | ".join(_md(cell) for cell in cells) + " |" for cells in map(_layer_cells, shown)]
         lines += ["", "</details>"]
     else:
@@ -154,8 +180,13 @@ def markdown(diff: Diff, show_all: bool = False) -> str:
 def _layer_json(layer: LayerResult | None) -> dict | None:
     if layer is None:
         return None
-    return {"kind": layer.kind, "output": list(layer.output), "params": layer.params, "macs": layer.macs,
-            "flops": layer.flops}
+    return {
+        "kind": layer.kind,
+        "output": list(layer.output),
+        "params": layer.params,
+        "macs": layer.macs,
+        "flops": layer.flops,
+    }
 
 
 def to_json(diff: Diff, show_all: bool = False) -> str:
@@ -169,9 +200,15 @@ def to_json(diff: Diff, show_all: bool = False) -> str:
         "new": {"name": diff.new.name, "file": diff.new.file, "output": list(diff.new.output)},
         "totals": totals,
         "changed": len(diff.changed),
-        "layers": [{"path": change.path, "status": change.status, "old": _layer_json(change.old),
-                    "new": _layer_json(change.new)}
-                   for change in (diff.layers if show_all else diff.changed)],
+        "layers": [
+            {
+                "path": change.path,
+                "status": change.status,
+                "old": _layer_json(change.old),
+                "new": _layer_json(change.new),
+            }
+            for change in (diff.layers if show_all else diff.changed)
+        ],
     }
     return json.dumps(document, indent=1) + "\n"
 

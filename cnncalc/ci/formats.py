@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Sequence
+from collections.abc import Sequence
 from xml.etree import ElementTree
 
 from ..errors import CnnCalcError, UsageError, one_line
@@ -22,7 +22,8 @@ def _line(result: FileResult, error: CnnCalcError) -> str:
 def _tally(results: Sequence[FileResult]) -> str:
     failed = sum(not result.ok for result in results)
     return f"checked {len(results)} file{'s' if len(results) != 1 else ''}: " + (
-        f"{failed} failed" if failed else "all passed")
+        f"{failed} failed" if failed else "all passed"
+    )
 
 
 def text(results: Sequence[FileResult]) -> str:
@@ -46,8 +47,9 @@ def error_record(error: CnnCalcError, fallback_file: str) -> dict:
         "column": location.column if location else None,
         "message": error.detail,
         "layer": error.layer,
-        "blocks": [{"block": block, "file": site.file, "line": site.line, "column": site.column}
-                   for block, site in error.uses],
+        "blocks": [
+            {"block": block, "file": site.file, "line": site.line, "column": site.column} for block, site in error.uses
+        ],
         "usage": isinstance(error, UsageError),
         "text": str(error) if location else f"{fallback_file}: {error}",
     }
@@ -113,19 +115,35 @@ def junit(results: Sequence[FileResult]) -> str:
     """JUnit XML as CI systems render it: one test suite, one test case per file, a failure per broken file."""
     failed = sum(not result.ok for result in results)
     seconds = f"{sum(result.seconds for result in results):.3f}"
-    root = ElementTree.Element("testsuites", name="cnncalc check", tests=str(len(results)), failures=str(failed),
-                               errors="0", time=seconds)
-    suite = ElementTree.SubElement(root, "testsuite", name="cnncalc check", tests=str(len(results)),
-                                   failures=str(failed), errors="0", skipped="0", time=seconds)
+    root = ElementTree.Element(
+        "testsuites", name="cnncalc check", tests=str(len(results)), failures=str(failed), errors="0", time=seconds
+    )
+    suite = ElementTree.SubElement(
+        root,
+        "testsuite",
+        name="cnncalc check",
+        tests=str(len(results)),
+        failures=str(failed),
+        errors="0",
+        skipped="0",
+        time=seconds,
+    )
     for result in results:
-        case = ElementTree.SubElement(suite, "testcase", classname="cnncalc.check", name=_xml_text(result.target),
-                                      file=_xml_text(result.target), time=f"{result.seconds:.3f}")
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            classname="cnncalc.check",
+            name=_xml_text(result.target),
+            file=_xml_text(result.target),
+            time=f"{result.seconds:.3f}",
+        )
         if result.ok:
             ElementTree.SubElement(case, "system-out").text = _xml_text(f"{result.target}: {result.verdict}")
             continue
         first = result.errors[0]
-        failure = ElementTree.SubElement(case, "failure", type=type(first).__name__,
-                                         message=_xml_text(one_line(first.detail)))
+        failure = ElementTree.SubElement(
+            case, "failure", type=type(first).__name__, message=_xml_text(one_line(first.detail))
+        )
         failure.text = _xml_text("\n".join(_line(result, error) for error in result.errors))
     ElementTree.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"

@@ -41,8 +41,12 @@ def _kind_schema(kind: LayerKind) -> dict:
     properties.update({key: value for key, value in _common().items() if key in COMMON_KEYS})
     required = [arg.name for arg in kind.args if arg.required]
     if kind.operands is not None:
-        properties[kind.operands] = {"type": "array", "minItems": 2, "items": {"type": "string"},
-                                     "description": "earlier layers to combine (names, 'previous', 'input')"}
+        properties[kind.operands] = {
+            "type": "array",
+            "minItems": 2,
+            "items": {"type": "string"},
+            "description": "earlier layers to combine (names, 'previous', 'input')",
+        }
         required = [kind.operands]
     mapping: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
@@ -55,23 +59,42 @@ def _kind_schema(kind: LayerKind) -> dict:
     if kind.operands is not None:
         options.append(properties[kind.operands])
     if kind.joins == "branches":
-        options.append(_object({"branches": {"anyOf": [
-            {"type": "array", "minItems": 2, "items": LAYER_LIST},
-            {"type": "object", "minProperties": 2, "additionalProperties": LAYER_LIST}]}}, BRANCHES_KEYS, ["branches"]))
+        options.append(
+            _object(
+                {
+                    "branches": {
+                        "anyOf": [
+                            {"type": "array", "minItems": 2, "items": LAYER_LIST},
+                            {"type": "object", "minProperties": 2, "additionalProperties": LAYER_LIST},
+                        ]
+                    }
+                },
+                BRANCHES_KEYS,
+                ["branches"],
+            )
+        )
     return {"description": kind.doc, "anyOf": options}
 
 
 def _object(properties: dict, keys: tuple[str, ...], required: list[str]) -> dict:
     common = _common()
-    return {"type": "object", "properties": {key: properties.get(key, common.get(key, {})) for key in keys},
-            "required": required, "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": {key: properties.get(key, common.get(key, {})) for key in keys},
+        "required": required,
+        "additionalProperties": False,
+    }
 
 
 def _structures() -> dict:
     whole = {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]}
     fields = {
         "residual": {"main": LAYER_LIST, "shortcut": {"anyOf": [LAYER_LIST, {"type": "null"}]}},
-        "repeat": {"times": whole, "layers": LAYER_LIST, "var": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
+        "repeat": {
+            "times": whole,
+            "layers": LAYER_LIST,
+            "var": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        },
         "group": {"layers": LAYER_LIST},
     }
     required = {"residual": ["main"], "repeat": ["times", "layers"], "group": ["layers"]}
@@ -79,16 +102,33 @@ def _structures() -> dict:
 
 
 def _expect() -> dict:
-    properties: dict[str, Any] = {"output": {"type": "array", "minItems": 1,
-                                             "items": {"type": "integer", "minimum": 1},
-                                             "description": "output shape per sample, without the batch"}}
+    properties: dict[str, Any] = {
+        "output": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "integer", "minimum": 1},
+            "description": "output shape per sample, without the batch",
+        }
+    }
     for figure, unit in budget.BUDGET_UNITS.items():
-        amount = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
-                  "description": UNIT_HELP[unit]}
-        properties[figure] = {"anyOf": [amount, {"type": "object", "minProperties": 1, "additionalProperties": False,
-                                                 "properties": {bound: amount for bound in budget.BOUNDS}}]}
-    return {"type": "object", "properties": properties, "additionalProperties": False,
-            "description": "budgets and expectations that 'cnncalc check' enforces"}
+        amount = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}], "description": UNIT_HELP[unit]}
+        properties[figure] = {
+            "anyOf": [
+                amount,
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "additionalProperties": False,
+                    "properties": {bound: amount for bound in budget.BOUNDS},
+                },
+            ]
+        }
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "description": "budgets and expectations that 'cnncalc check' enforces",
+    }
 
 
 def schema() -> dict:
@@ -97,20 +137,31 @@ def schema() -> dict:
     layer_kinds.update(_structures())
     block_fields = {
         "description": {"type": "string"},
-        "args": {"type": "array", "description": "parameters: a name (required) or 'name: default'",
-                 "items": {"anyOf": [{"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]}},
+        "args": {
+            "type": "array",
+            "description": "parameters: a name (required) or 'name: default'",
+            "items": {"anyOf": [{"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]},
+        },
         "layers": LAYER_LIST,
     }
-    block_call = {"anyOf": [{"type": "null"}, {"type": "object"}],
-                  "description": "a block defined under 'blocks' (or included), with its arguments"}
+    block_call = {
+        "anyOf": [{"type": "null"}, {"type": "object"}],
+        "description": "a block defined under 'blocks' (or included), with its arguments",
+    }
     top = {
         "name": {"type": "string"},
         "description": {"type": "string"},
-        "input": {"type": "array", "minItems": 1, "maxItems": 4,
-                  "items": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
-                  "description": "channels, then 0 to 3 spatial sizes: [3, 224, 224]"},
-        "include": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
-                    "description": "files whose blocks this description uses"},
+        "input": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 4,
+            "items": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
+            "description": "channels, then 0 to 3 spatial sizes: [3, 224, 224]",
+        },
+        "include": {
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+            "description": "files whose blocks this description uses",
+        },
         "blocks": {"type": "object", "additionalProperties": {"$ref": "#/definitions/block"}},
         "layers": LAYER_LIST,
         "expect": _expect(),
@@ -127,8 +178,13 @@ def schema() -> dict:
             "layer": {
                 "anyOf": [
                     {"type": "string", "description": "a layer kind or block without arguments"},
-                    {"type": "object", "minProperties": 1, "maxProperties": 1,
-                     "properties": layer_kinds, "additionalProperties": block_call},
+                    {
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "properties": layer_kinds,
+                        "additionalProperties": block_call,
+                    },
                 ]
             },
             "block": {

@@ -58,7 +58,7 @@ class Floor:
     __slots__ = ("num", "den", "key", "symbols")
     is_symbol = False
 
-    def __init__(self, num: "Sym", den: int):
+    def __init__(self, num: Sym, den: int):
         self.num = num
         self.den = den
         self.key = f"floor(({num.key})/{den})"
@@ -128,7 +128,7 @@ class Sym:
     def __neg__(self) -> Value:
         return _make({monomial: -c for monomial, c in self.terms})
 
-    def __pos__(self) -> "Sym":
+    def __pos__(self) -> Sym:
         return self
 
     def __sub__(self, other) -> Value:
@@ -261,7 +261,7 @@ def floor_div(p: Value, d: int) -> Value:
         constant //= common
         d //= common
     if len(rest) == 1:
-        (monomial, c), = rest.items()
+        ((monomial, c),) = rest.items()
         if c == 1 and len(monomial) == 1 and isinstance(monomial[0], Floor):
             inner = monomial[0]
             return _make(whole) + floor_div(inner.num + constant * inner.den, inner.den * d)
@@ -318,8 +318,14 @@ class UndecidedError(CnnCalcError):
     """A size rule that holds for some input sizes only, met where no collector can record it."""
 
 
-_NORMAL = {">=": (1, 0, "ge"), ">": (1, -1, "ge"), "<=": (-1, 0, "ge"), "<": (-1, -1, "ge"),
-           "==": (1, 0, "eq"), "!=": (1, 0, "ne")}
+_NORMAL = {
+    ">=": (1, 0, "ge"),
+    ">": (1, -1, "ge"),
+    "<=": (-1, 0, "ge"),
+    "<": (-1, -1, "ge"),
+    "==": (1, 0, "eq"),
+    "!=": (1, 0, "ne"),
+}
 _SHOWN = {"==": "=", "!=": "!="}
 
 
@@ -367,7 +373,8 @@ class Condition:
     def __bool__(self) -> bool:
         raise UndecidedError(
             f"cannot tell whether {self} for every input size: this rule is not supported with symbolic sizes "
-            "(give whole numbers, e.g. --input 3x224x224)")
+            "(give whole numbers, e.g. --input 3x224x224)"
+        )
 
 
 # -- printing ---------------------------------------------------------------------------------------------------

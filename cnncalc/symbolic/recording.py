@@ -7,9 +7,10 @@ which layer it is in. With whole-number sizes every comparison is True or False.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from ..errors import CnnCalcError, Location
 from .algebra import Condition

@@ -32,13 +32,13 @@ class SizeSet:
     classes: tuple
 
     @staticmethod
-    def everything() -> "SizeSet":
+    def everything() -> SizeSet:
         return SizeSet(1, ((0, None),))
 
     def is_empty(self) -> bool:
         return all(interval is None for interval in self.classes)
 
-    def widen(self, modulus: int) -> "SizeSet":
+    def widen(self, modulus: int) -> SizeSet:
         """The same set over a multiple of the modulus."""
         factor = modulus // self.modulus
         classes = []
@@ -116,12 +116,18 @@ def solve(item: Recorded, name: str) -> SizeSet:
     f, kind = item.condition.normal()
     shape = period(f)
     if shape is None or (isinstance(f, Sym) and f.symbols - {name}):
-        raise CnnCalcError(f"cannot analyse the condition {item.condition}: it is not a sum of floors of {name} alone",
-                           item.location, item.layer)
+        raise CnnCalcError(
+            f"cannot analyse the condition {item.condition}: it is not a sum of floors of {name} alone",
+            item.location,
+            item.layer,
+        )
     t, delta = shape
     if t > MODULUS_LIMIT:
-        raise CnnCalcError(f"the condition {item.condition} repeats only every {t:,} sizes; too many to analyse",
-                           item.location, item.layer)
+        raise CnnCalcError(
+            f"the condition {item.condition} repeats only every {t:,} sizes; too many to analyse",
+            item.location,
+            item.layer,
+        )
     classes = []
     for r in range(1, t + 1):
         value = evaluate(f, {name: r})
@@ -140,8 +146,11 @@ def solve(item: Recorded, name: str) -> SizeSet:
             else:
                 classes.append(None)
         else:
-            raise CnnCalcError(f"cannot analyse the condition {item.condition}: '!=' rules are not supported",
-                               item.location, item.layer)
+            raise CnnCalcError(
+                f"cannot analyse the condition {item.condition}: '!=' rules are not supported",
+                item.location,
+                item.layer,
+            )
     return SizeSet(t, tuple(classes))
 
 
@@ -161,30 +170,45 @@ def describe(sizes: SizeSet, name: str) -> str:
     if sizes.is_empty():
         return "no size"
     allowed = [sizes.classes[r] is not None for r in range(sizes.modulus)]
-    modulus = next(m for m in range(1, sizes.modulus + 1)
-                   if sizes.modulus % m == 0 and all(allowed[i] == allowed[i % m] for i in range(sizes.modulus)))
+    modulus = next(
+        m
+        for m in range(1, sizes.modulus + 1)
+        if sizes.modulus % m == 0 and all(allowed[i] == allowed[i % m] for i in range(sizes.modulus))
+    )
     finite = [r for r in range(1, sizes.modulus + 1) if (m := sizes.members(r)) and m[1] is not None]
     if finite:
-        members = sorted(x for r in range(1, sizes.modulus + 1) if (m := sizes.members(r)) and m[1] is not None
-                         for x in range(m[0], m[1] + 1, sizes.modulus))
+        members = sorted(
+            x
+            for r in range(1, sizes.modulus + 1)
+            if (m := sizes.members(r)) and m[1] is not None
+            for x in range(m[0], m[1] + 1, sizes.modulus)
+        )
         infinite = [r for r in range(1, sizes.modulus + 1) if (m := sizes.members(r)) and m[1] is None]
         if not infinite and len(members) <= 12:
             return f"{name} in {{{', '.join(map(str, members))}}}"
-        return "; ".join(f"{name} = {sizes.modulus}k + {r % sizes.modulus}, {name} from {m[0]}"
-                         + (f" to {m[1]}" if m[1] is not None else "")
-                         for r in range(1, sizes.modulus + 1) if (m := sizes.members(r)))
+        return "; ".join(
+            f"{name} = {sizes.modulus}k + {r % sizes.modulus}, {name} from {m[0]}"
+            + (f" to {m[1]}" if m[1] is not None else "")
+            for r in range(1, sizes.modulus + 1)
+            if (m := sizes.members(r))
+        )
     lowest = sizes.minimum()
     residues = sorted({(r % modulus) for r in range(1, sizes.modulus + 1) if allowed[r - 1]})
-    threshold = all((m := sizes.members(r)) is None or m[0] == r + max(0, -((r - lowest) // sizes.modulus)) * sizes.modulus
-                    for r in range(1, sizes.modulus + 1))
+    threshold = all(
+        (m := sizes.members(r)) is None or m[0] == r + max(0, -((r - lowest) // sizes.modulus)) * sizes.modulus
+        for r in range(1, sizes.modulus + 1)
+    )
     congruence = _congruence(name, modulus, residues)
     if threshold:
         first_of_congruence = min(r if r else modulus for r in residues)
         if not congruence:
             return f"{name} >= {lowest}"
         return congruence if lowest == first_of_congruence else f"{congruence}, {name} >= {lowest}"
-    return "; ".join(f"{name} = {sizes.modulus}k + {r % sizes.modulus}, {name} >= {m[0]}"
-                     for r in range(1, sizes.modulus + 1) if (m := sizes.members(r)))
+    return "; ".join(
+        f"{name} = {sizes.modulus}k + {r % sizes.modulus}, {name} >= {m[0]}"
+        for r in range(1, sizes.modulus + 1)
+        if (m := sizes.members(r))
+    )
 
 
 @dataclass(frozen=True)
@@ -204,8 +228,9 @@ def symbolic_input(network: Network) -> Network:
         return network
     rank = len(network.input) - 1
     if rank not in SPATIAL_NAMES:
-        raise UsageError(f"sizes needs an input with spatial sizes, this network's input is "
-                         f"{'x'.join(map(str, network.input))}")
+        raise UsageError(
+            f"sizes needs an input with spatial sizes, this network's input is {'x'.join(map(str, network.input))}"
+        )
     return network._replace(input=(network.input[0], *map(symbol, SPATIAL_NAMES[rank])))
 
 
@@ -235,7 +260,9 @@ def analyse(network: Network) -> tuple[Network, list[Dimension]]:
                 raise CnnCalcError(
                     f"no input size satisfies every layer: {item.message} (needs {item.condition}, "
                     f"{describe(allowed, name)}), but the layers before it need {describe(valid, name)}",
-                    item.location, item.layer)
+                    item.location,
+                    item.layer,
+                )
             valid = narrowed
         dimensions.append(Dimension(name, by_rule, layers, valid, _intersect(valid, by_rule["exact"])))
     return network, dimensions

@@ -32,8 +32,10 @@ def sizes_text(network: Network, near: int | None = None) -> str:
     names = {}  # row index -> the dimension whose rows start there
     for dim in dimensions:
         names[len(rows)] = dim.name
-        rows += [[label, describe(dim.by_rule[rule], dim.name), _layer_list(dim.layers[rule])]
-                 for rule, label in RULES.items()]
+        rows += [
+            [label, describe(dim.by_rule[rule], dim.name), _layer_list(dim.layers[rule])]
+            for rule, label in RULES.items()
+        ]
         rows += [["valid", describe(dim.valid, dim.name)], ["valid and exact", describe(dim.exact, dim.name)]]
         if near is not None:
             rows.append([f"nearest to {near}", f"{_nearest(dim.valid, near)}  (exact: {_nearest(dim.exact, near)})"])

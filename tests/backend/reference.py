@@ -37,16 +37,19 @@ def conv(x, weight, bias, stride, padding, dilation, groups):
     n, c_in = x.shape[:2]
     c_out, kernel = weight.shape[0], weight.shape[2:]
     in_group, out_group = c_in // groups, c_out // groups
-    out_shape = [(size + before + after - d * (k - 1) - 1) // s + 1
-                 for size, (before, after), k, s, d in zip(x.shape[2:], padding, kernel, stride, dilation)]
+    out_shape = [
+        (size + before + after - d * (k - 1) - 1) // s + 1
+        for size, (before, after), k, s, d in zip(x.shape[2:], padding, kernel, stride, dilation)
+    ]
     out = np.zeros((n, c_out, *out_shape))
     for b, o in itertools.product(range(n), range(c_out)):
         channels = slice(o // out_group * in_group, (o // out_group + 1) * in_group)
         for position in _positions(out_shape):
             total = 0.0 if bias is None else bias[o]
             for tap in _positions(kernel):
-                source = tuple(p * s - before + t * d for p, s, (before, _), t, d
-                               in zip(position, stride, padding, tap, dilation))
+                source = tuple(
+                    p * s - before + t * d for p, s, (before, _), t, d in zip(position, stride, padding, tap, dilation)
+                )
                 if _inside(source, x.shape[2:]):
                     total += x[(b, channels, *source)] @ weight[(o, slice(None), *tap)]
             out[(b, o, *position)] = total
@@ -58,9 +61,10 @@ def conv_transpose(x, weight, bias, stride, padding, output_padding, dilation, g
     n, c_in = x.shape[:2]
     kernel = weight.shape[2:]
     in_group, out_group = c_in // groups, weight.shape[1]
-    out_shape = [(size - 1) * s - before - after + d * (k - 1) + extra + 1
-                 for size, s, (before, after), d, k, extra
-                 in zip(x.shape[2:], stride, padding, dilation, kernel, output_padding)]
+    out_shape = [
+        (size - 1) * s - before - after + d * (k - 1) + extra + 1
+        for size, s, (before, after), d, k, extra in zip(x.shape[2:], stride, padding, dilation, kernel, output_padding)
+    ]
     out = np.zeros((n, out_group * groups, *out_shape))
     for b, o in itertools.product(range(n), range(out_group * groups)):
         channels = slice(o // out_group * in_group, (o // out_group + 1) * in_group)
@@ -79,15 +83,18 @@ def conv_transpose(x, weight, bias, stride, padding, output_padding, dilation, g
 
 def max_pool(x, kernel, stride, padding, dilation, ceil_mode):
     """Maximum over the real (non-padding) taps of every window; -inf if there are none."""
-    out_shape = [_pool_length(size, k, s, before, after, d, ceil_mode)
-                 for size, k, s, (before, after), d in zip(x.shape[2:], kernel, stride, padding, dilation)]
+    out_shape = [
+        _pool_length(size, k, s, before, after, d, ceil_mode)
+        for size, k, s, (before, after), d in zip(x.shape[2:], kernel, stride, padding, dilation)
+    ]
     out = np.empty((*x.shape[:2], *out_shape))
     for b, c in _positions(x.shape[:2]):
         for position in _positions(out_shape):
             best = -math.inf
             for tap in _positions(kernel):
-                source = tuple(p * s - before + t * d for p, s, (before, _), t, d
-                               in zip(position, stride, padding, tap, dilation))
+                source = tuple(
+                    p * s - before + t * d for p, s, (before, _), t, d in zip(position, stride, padding, tap, dilation)
+                )
                 if _inside(source, x.shape[2:]):
                     best = max(best, x[(b, c, *source)])
             out[(b, c, *position)] = best
@@ -96,14 +103,17 @@ def max_pool(x, kernel, stride, padding, dilation, ceil_mode):
 
 def avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad):
     """PyTorch's avg_pool loop: the divisor clips the window to the padded input, or to the input."""
-    out_shape = [_pool_length(size, k, s, before, after, 1, ceil_mode)
-                 for size, k, s, (before, after) in zip(x.shape[2:], kernel, stride, padding)]
+    out_shape = [
+        _pool_length(size, k, s, before, after, 1, ceil_mode)
+        for size, k, s, (before, after) in zip(x.shape[2:], kernel, stride, padding)
+    ]
     out = np.empty((*x.shape[:2], *out_shape))
     for b, c in _positions(x.shape[:2]):
         for position in _positions(out_shape):
             starts = [p * s - before for p, s, (before, _) in zip(position, stride, padding)]
-            ends = [min(start + k, size + after) for start, k, size, (_, after)
-                    in zip(starts, kernel, x.shape[2:], padding)]
+            ends = [
+                min(start + k, size + after) for start, k, size, (_, after) in zip(starts, kernel, x.shape[2:], padding)
+            ]
             padded_count = math.prod(end - start for start, end in zip(starts, ends))
             starts = [max(start, 0) for start in starts]
             ends = [min(end, size) for end, size in zip(ends, x.shape[2:])]
@@ -120,8 +130,10 @@ def adaptive_avg_pool(x, output_size):
     out = np.empty((*x.shape[:2], *output_size))
     for b, c in _positions(x.shape[:2]):
         for position in _positions(output_size):
-            box = [range(math.floor(i * size / o), math.ceil((i + 1) * size / o))
-                   for i, size, o in zip(position, x.shape[2:], output_size)]
+            box = [
+                range(math.floor(i * size / o), math.ceil((i + 1) * size / o))
+                for i, size, o in zip(position, x.shape[2:], output_size)
+            ]
             values = [x[(b, c, *source)] for source in itertools.product(*box)]
             out[(b, c, *position)] = sum(values) / len(values)
     return out

@@ -71,15 +71,18 @@ def test_every_kind_and_rank_runs_with_all_shapes_matching(file):
     assert result.mismatch is None and len(result.layers) == len(network.nodes)
 
 
-@pytest.mark.parametrize("size, kernel, stride, dilation, expected", [
-    (224, 7, 2, 1, (2, 3)),   # TensorFlow: the odd element goes after
-    (10, 3, 1, 1, (1, 1)),
-    (10, 4, 1, 1, (1, 2)),
-    (11, 3, 2, 1, (1, 1)),
-    (12, 3, 2, 1, (0, 1)),
-    (5, 3, 1, 2, (2, 2)),
-    (4, 1, 3, 1, (0, 0)),     # never negative
-])
+@pytest.mark.parametrize(
+    "size, kernel, stride, dilation, expected",
+    [
+        (224, 7, 2, 1, (2, 3)),  # TensorFlow: the odd element goes after
+        (10, 3, 1, 1, (1, 1)),
+        (10, 4, 1, 1, (1, 2)),
+        (11, 3, 2, 1, (1, 1)),
+        (12, 3, 2, 1, (0, 1)),
+        (5, 3, 1, 2, (2, 2)),
+        (4, 1, 3, 1, (0, 0)),  # never negative
+    ],
+)
 def test_same_padding_is_resolved_from_the_actual_size(size, kernel, stride, dilation, expected):
     assert execute.resolve_padding("same", (size,), (kernel,), (stride,), (dilation,)) == (expected,)
 
@@ -137,7 +140,9 @@ def test_memory_estimate_covers_weights_activations_and_im2col():
     # conv1 of batch 4: input 4x3x224x224 and output 4x64x55x55 live, im2col 4x(3*11*11)x(55*55) columns
     conv1 = 4 * (4 * 3 * 224 * 224 + 4 * 64 * 55 * 55) + 4 * (4 * 3 * 121 * 55 * 55 + 4 * 3 * 224 * 224)
     assert peak.arrays >= peak.weights + conv1
-    assert peak.peak == memory.OVERHEAD + peak.arrays == memory.OVERHEAD + peak.weights + peak.activations + peak.workspace
+    assert (
+        peak.peak == memory.OVERHEAD + peak.arrays == memory.OVERHEAD + peak.weights + peak.activations + peak.workspace
+    )
     assert memory.estimate(report, execute.WORKSPACE, "float64").arrays == 2 * peak.arrays
 
 

@@ -40,6 +40,7 @@ def numpy_of(tensor):
 
 # --- strategies ----------------------------------------------------------------------------------
 
+
 def per_dim(rank, strategy):
     """A tuple of one draw per spatial dim."""
     return st.tuples(*[strategy] * rank)
@@ -57,12 +58,20 @@ def conv_cases(draw, symmetric=False):
     stride = draw(per_dim(rank, st.integers(1, 3)))
     pad = st.integers(0, 2)
     padding = [(p, p) for p in draw(per_dim(rank, pad))] if symmetric else draw(per_dim(rank, st.tuples(pad, pad)))
-    spatial = [max(1, d * (k - 1) + 1 - before - after) + draw(st.integers(0, 2 if small else 3))
-               for k, d, (before, after) in zip(kernel, dilation, padding)]
-    return dict(shape=(draw(st.integers(1, 1 if small else 2)), groups * in_per_group, *spatial),
-                weight_shape=(groups * draw(st.integers(1, 2)), in_per_group, *kernel),
-                bias=draw(st.booleans()), stride=stride, padding=padding, dilation=dilation,
-                groups=groups, seed=draw(st.integers(0, 2**32 - 1)))
+    spatial = [
+        max(1, d * (k - 1) + 1 - before - after) + draw(st.integers(0, 2 if small else 3))
+        for k, d, (before, after) in zip(kernel, dilation, padding)
+    ]
+    return dict(
+        shape=(draw(st.integers(1, 1 if small else 2)), groups * in_per_group, *spatial),
+        weight_shape=(groups * draw(st.integers(1, 2)), in_per_group, *kernel),
+        bias=draw(st.booleans()),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
 
 
 @st.composite
@@ -82,10 +91,18 @@ def conv_transpose_cases(draw, symmetric=False):
         spare = (size - 1) * s + d * (k - 1) + extra  # the uncropped length minus the one cell that must survive
         before = draw(st.integers(0, min(2, spare // 2 if symmetric else spare)))
         padding.append((before, before if symmetric else draw(st.integers(0, min(2, spare - before)))))
-    return dict(shape=(draw(st.integers(1, 1 if small else 2)), groups * draw(st.integers(1, 2)), *spatial),
-                out_per_group=draw(st.integers(1, 2)), kernel=kernel, bias=draw(st.booleans()), stride=stride,
-                padding=padding, output_padding=output_padding, dilation=dilation, groups=groups,
-                seed=draw(st.integers(0, 2**32 - 1)))
+    return dict(
+        shape=(draw(st.integers(1, 1 if small else 2)), groups * draw(st.integers(1, 2)), *spatial),
+        out_per_group=draw(st.integers(1, 2)),
+        kernel=kernel,
+        bias=draw(st.booleans()),
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
 
 
 @st.composite
@@ -99,11 +116,20 @@ def pool_cases(draw, symmetric=False, dilated=True):
     for k in kernel:
         before = draw(st.integers(0, k // 2))
         padding.append((before, before if symmetric else draw(st.integers(0, k // 2))))
-    spatial = [max(1, d * (k - 1) + 1 - before - after) + draw(st.integers(0, 4))
-               for k, d, (before, after) in zip(kernel, dilation, padding)]
-    return dict(shape=(draw(st.integers(1, 2)), draw(st.integers(1, 2)), *spatial), kernel=kernel, stride=stride,
-                padding=padding, dilation=dilation, ceil_mode=draw(st.booleans()),
-                count_include_pad=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
+    spatial = [
+        max(1, d * (k - 1) + 1 - before - after) + draw(st.integers(0, 4))
+        for k, d, (before, after) in zip(kernel, dilation, padding)
+    ]
+    return dict(
+        shape=(draw(st.integers(1, 2)), draw(st.integers(1, 2)), *spatial),
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=draw(st.booleans()),
+        count_include_pad=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
 
 
 @st.composite
@@ -112,8 +138,11 @@ def resize_cases(draw):
     rank = draw(st.integers(1, 3))
     spatial = draw(per_dim(rank, st.integers(1, 5)))
     size = draw(per_dim(rank, st.integers(1, 8)))
-    return dict(shape=(draw(st.integers(1, 2)), draw(st.integers(1, 2)), *spatial), size=size,
-                seed=draw(st.integers(0, 2**32 - 1)))
+    return dict(
+        shape=(draw(st.integers(1, 2)), draw(st.integers(1, 2)), *spatial),
+        size=size,
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
 
 
 def conv_arrays(case):
@@ -132,6 +161,7 @@ def conv_transpose_arrays(case):
 
 # --- kernels against the naive references ---------------------------------------------------------
 
+
 @EXAMPLES
 @given(conv_cases())
 def test_conv_matches_reference(case):
@@ -141,12 +171,15 @@ def test_conv_matches_reference(case):
 
 
 @pytest.mark.parametrize("rank", [1, 2, 3])
-@pytest.mark.parametrize(("c_in", "c_out", "kernel", "groups"), [
-    (4, 6, 1, 1),  # pointwise fast path
-    (4, 6, 1, 2),  # grouped pointwise
-    (4, 4, 3, 4),  # depthwise
-    (3, 6, 3, 3),  # depthwise with channel multiplier 2
-])
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "kernel", "groups"),
+    [
+        (4, 6, 1, 1),  # pointwise fast path
+        (4, 6, 1, 2),  # grouped pointwise
+        (4, 4, 3, 4),  # depthwise
+        (3, 6, 3, 3),  # depthwise with channel multiplier 2
+    ],
+)
 def test_conv_fast_paths_match_reference(rank, c_in, c_out, kernel, groups):
     x, bias = random(0, 2, c_in, *(5,) * rank), random(2, c_out)
     weight = random(1, c_out, c_in // groups, *(kernel,) * rank)
@@ -186,8 +219,15 @@ def test_adaptive_avg_pool_matches_reference(case):
 
 
 @EXAMPLES
-@given(st.integers(1, 3), st.integers(1, 7), st.integers(1, 6), st.floats(1e-4, 1.0), st.floats(0.5, 1.0),
-       st.floats(0.5, 2.0), st.integers(0, 2**32 - 1))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 7),
+    st.integers(1, 6),
+    st.floats(1e-4, 1.0),
+    st.floats(0.5, 1.0),
+    st.floats(0.5, 2.0),
+    st.integers(0, 2**32 - 1),
+)
 def test_lrn_matches_reference(rank, channels, size, alpha, beta, k, seed):
     x = random(seed, 2, channels, *(3,) * rank)
     assert_close(kernels.lrn(x, size, alpha, beta, k), reference.lrn(x, size, alpha, beta, k))
@@ -202,14 +242,18 @@ def test_upsample_matches_reference(case, mode):
 
 # --- ceil_mode and divisor golden tables (values checked against PyTorch 2.13) -----------------------
 
-@pytest.mark.parametrize(("size", "kernel", "stride", "pad", "floor_length", "ceil_length"), [
-    (5, 2, 2, 1, 3, 3),  # the extra ceil window would start in the right padding: dropped
-    (6, 3, 2, 1, 3, 4),
-    (6, 3, 2, 0, 2, 3),
-    (7, 3, 3, 0, 2, 3),
-    (10, 3, 4, 1, 3, 3),  # dropped again
-    (1, 3, 2, 1, 1, 1),
-])
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "pad", "floor_length", "ceil_length"),
+    [
+        (5, 2, 2, 1, 3, 3),  # the extra ceil window would start in the right padding: dropped
+        (6, 3, 2, 1, 3, 4),
+        (6, 3, 2, 0, 2, 3),
+        (7, 3, 3, 0, 2, 3),
+        (10, 3, 4, 1, 3, 3),  # dropped again
+        (1, 3, 2, 1, 1, 1),
+    ],
+)
 def test_pool_lengths_in_floor_and_ceil_mode(size, kernel, stride, pad, floor_length, ceil_length):
     x = random(0, 1, 1, size)
     for ceil_mode, length in [(False, floor_length), (True, ceil_length)]:
@@ -217,11 +261,14 @@ def test_pool_lengths_in_floor_and_ceil_mode(size, kernel, stride, pad, floor_le
         assert kernels.avg_pool(x, (kernel,), (stride,), [(pad, pad)], ceil_mode, True).shape == (1, 1, length)
 
 
-@pytest.mark.parametrize(("size", "pad", "count_include_pad", "expected"), [
-    (5, 0, True, [1.5, 3.5, 5.0]),  # the overhanging window divides by its one real element
-    (5, 1, True, [0.5, 2.5, 4.5]),
-    (5, 1, False, [1.0, 2.5, 4.5]),
-])
+@pytest.mark.parametrize(
+    ("size", "pad", "count_include_pad", "expected"),
+    [
+        (5, 0, True, [1.5, 3.5, 5.0]),  # the overhanging window divides by its one real element
+        (5, 1, True, [0.5, 2.5, 4.5]),
+        (5, 1, False, [1.0, 2.5, 4.5]),
+    ],
+)
 def test_avg_pool_divisors_in_ceil_mode(size, pad, count_include_pad, expected):
     x = np.arange(1.0, size + 1).reshape(1, 1, size)
     pooled = kernels.avg_pool(x, (2,), (2,), [(pad, pad)], True, count_include_pad)
@@ -236,11 +283,19 @@ def test_avg_pool_clips_the_include_pad_divisor_at_the_right_padding():
 
 # --- error function -------------------------------------------------------------------------------
 
+
 def erf_points():
     """Dense points across all three of Cody's intervals, the interval edges, tiny and huge values."""
     edges = [0.0, 0.46875, 4.0, 26.5, 27.0, 40.0, 1e300]
-    dense = np.concatenate([np.linspace(0, 10, 50001), np.geomspace(1e-300, 30, 5001), edges,
-                            np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
+    dense = np.concatenate(
+        [
+            np.linspace(0, 10, 50001),
+            np.geomspace(1e-300, 30, 5001),
+            edges,
+            np.nextafter(edges, np.inf),
+            np.nextafter(edges, -np.inf),
+        ]
+    )
     return np.concatenate([dense, -dense])
 
 
@@ -260,6 +315,7 @@ def test_erfc_handles_infinities_nan_and_float32():
 
 
 # --- activations and small kernels (no torch needed) --------------------------------------------------
+
 
 def test_sigmoid_and_softmax_do_not_overflow_on_huge_inputs():
     x = np.array([[-1000.0, 0.0, 1000.0], [1e300, 1e300, -1e300]])
@@ -301,18 +357,26 @@ CALLS = {
     "conv": lambda x: kernels.conv(x, WEIGHT_3X3, CHANNEL_PARAMS[:1].repeat(6), (1, 2), [(1, 0), (1, 1)], (1, 1), 1),
     "conv_pointwise": lambda x: kernels.conv(x, WEIGHT_1X1, None, (1, 1), [(0, 0)] * 2, (1, 1), 1),
     "conv_depthwise": lambda x: kernels.conv(x, WEIGHT_DEPTHWISE, None, (1, 1), [(1, 1)] * 2, (1, 1), 4),
-    "conv_transpose": lambda x: kernels.conv_transpose(x, WEIGHT_TRANSPOSED, None, (2, 2), [(1, 1)] * 2, (1, 0),
-                                                       (1, 1), 1),
+    "conv_transpose": lambda x: kernels.conv_transpose(
+        x, WEIGHT_TRANSPOSED, None, (2, 2), [(1, 1)] * 2, (1, 0), (1, 1), 1
+    ),
     "max_pool": lambda x: kernels.max_pool(x, (3, 3), (2, 2), [(1, 1)] * 2, (1, 1), True),
     "avg_pool": lambda x: kernels.avg_pool(x, (3, 3), (2, 2), [(1, 1)] * 2, True, False),
     "adaptive_avg_pool": lambda x: kernels.adaptive_avg_pool(x, (3, 4)),
     "global_avg_pool": kernels.global_avg_pool,
     "flatten": kernels.flatten,
-    "batch_norm": lambda x: kernels.batch_norm(x, CHANNEL_PARAMS, CHANNEL_PARAMS, CHANNEL_PARAMS,
-                                               np.abs(CHANNEL_PARAMS)),
+    "batch_norm": lambda x: kernels.batch_norm(
+        x, CHANNEL_PARAMS, CHANNEL_PARAMS, CHANNEL_PARAMS, np.abs(CHANNEL_PARAMS)
+    ),
     "lrn": lambda x: kernels.lrn(x, 3, 1e-2, 0.75, 1.0),
-    "relu": kernels.relu, "leaky_relu": kernels.leaky_relu, "sigmoid": kernels.sigmoid, "tanh": kernels.tanh,
-    "gelu": kernels.gelu, "silu": kernels.silu, "softmax": kernels.softmax, "dropout": kernels.dropout,
+    "relu": kernels.relu,
+    "leaky_relu": kernels.leaky_relu,
+    "sigmoid": kernels.sigmoid,
+    "tanh": kernels.tanh,
+    "gelu": kernels.gelu,
+    "silu": kernels.silu,
+    "softmax": kernels.softmax,
+    "dropout": kernels.dropout,
     "upsample_nearest": lambda x: kernels.upsample(x, (7, 9), "nearest"),
     "upsample_bilinear": lambda x: kernels.upsample(x, (7, 9), "bilinear"),
     "add": lambda x: kernels.add(x, x),
@@ -334,6 +398,7 @@ def test_kernel_keeps_float32_leaves_its_input_alone_and_agrees_with_float64(nam
 
 
 # --- one test per error message --------------------------------------------------------------------------
+
 
 def test_conv_rejects_channels_that_do_not_fit():
     with pytest.raises(ValueError, match="channels do not fit: the input has 3"):
@@ -373,14 +438,21 @@ def test_upsample_rejects_an_unknown_mode():
 
 # --- against PyTorch ------------------------------------------------------------------------------------
 
+
 @FEW_EXAMPLES
 @given(conv_cases(symmetric=True))
 def test_conv_matches_torch(torch, case):
     x, weight, bias = conv_arrays(case)
     rank = x.ndim - 2
     expected = getattr(torch.nn.functional, f"conv{rank}d")(
-        torch.from_numpy(x), torch.from_numpy(weight), None if bias is None else torch.from_numpy(bias),
-        case["stride"], [before for before, _ in case["padding"]], case["dilation"], case["groups"])
+        torch.from_numpy(x),
+        torch.from_numpy(weight),
+        None if bias is None else torch.from_numpy(bias),
+        case["stride"],
+        [before for before, _ in case["padding"]],
+        case["dilation"],
+        case["groups"],
+    )
     actual = kernels.conv(x, weight, bias, case["stride"], case["padding"], case["dilation"], case["groups"])
     assert_close(actual, numpy_of(expected))
 
@@ -391,11 +463,18 @@ def test_conv_transpose_matches_torch(torch, case):
     x, weight, bias = conv_transpose_arrays(case)
     rank = x.ndim - 2
     expected = getattr(torch.nn.functional, f"conv_transpose{rank}d")(
-        torch.from_numpy(x), torch.from_numpy(weight), None if bias is None else torch.from_numpy(bias),
-        case["stride"], [before for before, _ in case["padding"]], case["output_padding"], case["groups"],
-        case["dilation"])
-    actual = kernels.conv_transpose(x, weight, bias, case["stride"], case["padding"], case["output_padding"],
-                                    case["dilation"], case["groups"])
+        torch.from_numpy(x),
+        torch.from_numpy(weight),
+        None if bias is None else torch.from_numpy(bias),
+        case["stride"],
+        [before for before, _ in case["padding"]],
+        case["output_padding"],
+        case["groups"],
+        case["dilation"],
+    )
+    actual = kernels.conv_transpose(
+        x, weight, bias, case["stride"], case["padding"], case["output_padding"], case["dilation"], case["groups"]
+    )
     assert_close(actual, numpy_of(expected))
 
 
@@ -412,7 +491,8 @@ def test_max_pool_matches_torch(torch, case):
     assume(fits_torch_pool3d(x, case))
     pads = [before for before, _ in case["padding"]]
     expected = getattr(torch.nn.functional, f"max_pool{x.ndim - 2}d")(
-        torch.from_numpy(x), case["kernel"], case["stride"], pads, case["dilation"], case["ceil_mode"])
+        torch.from_numpy(x), case["kernel"], case["stride"], pads, case["dilation"], case["ceil_mode"]
+    )
     actual = kernels.max_pool(x, case["kernel"], case["stride"], case["padding"], case["dilation"], case["ceil_mode"])
     assert_close(actual, numpy_of(expected))
 
@@ -424,9 +504,11 @@ def test_avg_pool_matches_torch(torch, case):
     assume(fits_torch_pool3d(x, case))
     pads = [before for before, _ in case["padding"]]
     expected = getattr(torch.nn.functional, f"avg_pool{x.ndim - 2}d")(
-        torch.from_numpy(x), case["kernel"], case["stride"], pads, case["ceil_mode"], case["count_include_pad"])
-    actual = kernels.avg_pool(x, case["kernel"], case["stride"], case["padding"], case["ceil_mode"],
-                              case["count_include_pad"])
+        torch.from_numpy(x), case["kernel"], case["stride"], pads, case["ceil_mode"], case["count_include_pad"]
+    )
+    actual = kernels.avg_pool(
+        x, case["kernel"], case["stride"], case["padding"], case["ceil_mode"], case["count_include_pad"]
+    )
     assert_close(actual, numpy_of(expected))
 
 
@@ -443,8 +525,12 @@ def test_adaptive_avg_pool_matches_torch(torch, case):
 def test_upsample_matches_torch_interpolate(torch, case, mode):
     x = random(case["seed"], *case["shape"])
     torch_mode = mode if mode == "nearest" else {1: "linear", 2: "bilinear", 3: "trilinear"}[x.ndim - 2]
-    expected = torch.nn.functional.interpolate(torch.from_numpy(x), size=case["size"], mode=torch_mode,
-                                               **({} if mode == "nearest" else {"align_corners": False}))
+    expected = torch.nn.functional.interpolate(
+        torch.from_numpy(x),
+        size=case["size"],
+        mode=torch_mode,
+        **({} if mode == "nearest" else {"align_corners": False}),
+    )
     assert_close(kernels.upsample(x, case["size"], mode), numpy_of(expected))
 
 
@@ -452,8 +538,9 @@ def test_upsample_matches_torch_interpolate(torch, case, mode):
 def test_batch_norm_matches_torch(torch, rank):
     x = random(0, 3, 4, *(5,) * rank)
     weight, bias, mean, var = random(1, 4), random(2, 4), random(3, 4), np.exp(random(4, 4))
-    expected = torch.nn.functional.batch_norm(*map(torch.from_numpy, (x, mean, var, weight, bias)), training=False,
-                                              eps=1e-3)
+    expected = torch.nn.functional.batch_norm(
+        *map(torch.from_numpy, (x, mean, var, weight, bias)), training=False, eps=1e-3
+    )
     assert_close(kernels.batch_norm(x, weight, bias, mean, var, eps=1e-3), numpy_of(expected))
 
 
@@ -469,7 +556,13 @@ def test_lrn_matches_torch(torch, rank, size):
 def test_activation_matches_torch(torch, name):
     x = np.concatenate([np.linspace(-40, 40, 8000), 3 * random(0, 8000)]).reshape(4, 4000)
     functional = torch.nn.functional
-    expected = {"relu": functional.relu, "leaky_relu": lambda t: functional.leaky_relu(t, 0.01),
-                "sigmoid": torch.sigmoid, "tanh": torch.tanh, "gelu": functional.gelu, "silu": functional.silu,
-                "softmax": lambda t: functional.softmax(t, dim=1)}[name](torch.from_numpy(x))
+    expected = {
+        "relu": functional.relu,
+        "leaky_relu": lambda t: functional.leaky_relu(t, 0.01),
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "gelu": functional.gelu,
+        "silu": functional.silu,
+        "softmax": lambda t: functional.softmax(t, dim=1),
+    }[name](torch.from_numpy(x))
     assert_close(getattr(kernels, name)(x), numpy_of(expected))

@@ -65,12 +65,28 @@ def test_float64_run(cli, tmp_path):
 def test_input_data_is_used(cli, tmp_path):
     data = np.random.default_rng(1).standard_normal((2, 1, 32, 32))
     np.save(tmp_path / "x.npy", data)
-    first = cli("run", "lenet5", "--batch", "2", "--input-data", str(tmp_path / "x.npy"),
-                "--save-output", str(tmp_path / "a.npy"))
+    first = cli(
+        "run",
+        "lenet5",
+        "--batch",
+        "2",
+        "--input-data",
+        str(tmp_path / "x.npy"),
+        "--save-output",
+        str(tmp_path / "a.npy"),
+    )
     assert first.exit_code == 0
     np.save(tmp_path / "x.npy", data * 2)
-    cli("run", "lenet5", "--batch", "2", "--input-data", str(tmp_path / "x.npy"), "--save-output",
-        str(tmp_path / "b.npy"))
+    cli(
+        "run",
+        "lenet5",
+        "--batch",
+        "2",
+        "--input-data",
+        str(tmp_path / "x.npy"),
+        "--save-output",
+        str(tmp_path / "b.npy"),
+    )
     assert not np.allclose(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
 
 
@@ -78,12 +94,15 @@ def test_input_data_of_the_wrong_shape_names_both_shapes(cli, tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((1, 1, 28, 28), np.float32))
     result = cli("run", "lenet5", "--batch", "2", "--input-data", str(tmp_path / "x.npy"))
     assert result.exit_code == 1
-    assert (f"input data {tmp_path / 'x.npy'} has shape 1x1x28x28, expected 2x1x32x32 (batch 2, input 1x32x32); "
-            "set --batch and --input to match the data") in result.stderr
+    assert (
+        f"input data {tmp_path / 'x.npy'} has shape 1x1x28x28, expected 2x1x32x32 (batch 2, input 1x32x32); "
+        "set --batch and --input to match the data"
+    ) in result.stderr
 
 
-@pytest.mark.parametrize("option, message", [("--input-data", "no such input data file"),
-                                             ("--weights", "no such weights file")])
+@pytest.mark.parametrize(
+    "option, message", [("--input-data", "no such input data file"), ("--weights", "no such weights file")]
+)
 def test_missing_files_are_usage_errors(cli, tmp_path, option, message):
     result = cli("run", "lenet5", option, str(tmp_path / "missing"))
     assert result.exit_code == 2
@@ -107,8 +126,10 @@ def test_memory_refusal(cli):
 def test_bad_memory_limit_is_a_usage_error(cli):
     result = cli("run", "lenet5", "--max-memory", "plenty")
     assert result.exit_code == 2
-    assert "--max-memory must be a size in bytes like 200MB (kB, MB, GB, TB, PB: steps of 1000; KiB, MiB, GiB, TiB, " \
-           "PiB: steps of 1024), received 'plenty'" in result.stderr
+    assert (
+        "--max-memory must be a size in bytes like 200MB (kB, MB, GB, TB, PB: steps of 1000; KiB, MiB, GiB, TiB, "
+        "PiB: steps of 1024), received 'plenty'" in result.stderr
+    )
 
 
 @pytest.fixture
@@ -153,8 +174,9 @@ def test_check_execute_fails_on_a_wrong_shape_rule(cli, wrong_maxpool_rule):
     result = cli("check", "--execute", "lenet5", "alexnet-torchvision")
     assert result.exit_code == 1
     assert "lenet5: ok" in result.stdout
-    assert "executed shape 1x64x27x27 differs from the computed shape 1x64x28x27 (maxpool) [features.2]" in \
-        result.output
+    assert (
+        "executed shape 1x64x27x27 differs from the computed shape 1x64x28x27 (maxpool) [features.2]" in result.output
+    )
 
 
 def test_check_without_execute_does_not_run(cli, wrong_maxpool_rule):
@@ -239,8 +261,14 @@ def test_overflowing_values_are_reported_not_warned(cli, tmp_path):
     (tmp_path / "net.yaml").write_text("input: [4]\nlayers:\n  - linear: {name: fc, out: 3}\n")
     np.savez(tmp_path / "w.npz", **{"fc.weight": np.ones((3, 4), np.float32), "fc.bias": np.zeros(3, np.float32)})
     np.save(tmp_path / "x.npy", np.full((1, 4), 3e38, np.float32))
-    options = ("run", str(tmp_path / "net.yaml"), "--weights", str(tmp_path / "w.npz"), "--input-data",
-               str(tmp_path / "x.npy"))
+    options = (
+        "run",
+        str(tmp_path / "net.yaml"),
+        "--weights",
+        str(tmp_path / "w.npz"),
+        "--input-data",
+        str(tmp_path / "x.npy"),
+    )
     result = cli(*options, "--format", "json")
     assert result.exit_code == 0
     assert "Warning" not in result.stderr

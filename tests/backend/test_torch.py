@@ -29,8 +29,18 @@ def assert_same_output(ours: np.ndarray, theirs: np.ndarray) -> None:
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * float(np.abs(theirs).max()))
 
 
-@pytest.mark.parametrize("name", ["alexnet", "alexnet-torchvision", "resnet18", "lenet5",
-                                  str(DATA / "allkinds.yaml"), str(DATA / "ranks.yaml"), str(DATA / "volume.yaml")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "alexnet",
+        "alexnet-torchvision",
+        "resnet18",
+        "lenet5",
+        str(DATA / "allkinds.yaml"),
+        str(DATA / "ranks.yaml"),
+        str(DATA / "volume.yaml"),
+    ],
+)
 def test_same_output_as_pytorch_with_cnncalc_weights(name):
     network = load(name)
     report = propagate(network, 2)
@@ -67,7 +77,17 @@ def test_cli_run_with_pytorch_weights_and_data(cli, tmp_path, name):
     save_state_dict(model, tmp_path / "weights.npz")
     data = np.random.default_rng(0).standard_normal((2, *network.input)).astype(np.float32)
     np.save(tmp_path / "input.npy", data)
-    result = cli("run", name, "--batch", "2", "--weights", str(tmp_path / "weights.npz"),
-                 "--input-data", str(tmp_path / "input.npy"), "--save-output", str(tmp_path / "out.npy"))
+    result = cli(
+        "run",
+        name,
+        "--batch",
+        "2",
+        "--weights",
+        str(tmp_path / "weights.npz"),
+        "--input-data",
+        str(tmp_path / "input.npy"),
+        "--save-output",
+        str(tmp_path / "out.npy"),
+    )
     assert result.exit_code == 0, result.output
     assert_same_output(np.load(tmp_path / "out.npy"), model(data))

@@ -24,8 +24,12 @@ def test_expected_keys_follow_pytorch_names_and_the_propagated_shapes():
     keys = {weight.key: weight for weight in weights.expected(report)}
     assert keys["conv1.weight"].shape == (64, 3, 7, 7)
     assert keys["layer2.0.shortcut.conv.weight"].shape == (128, 64, 1, 1)
-    assert [keys[f"bn1.{name}"].trainable for name in ("weight", "bias", "running_mean", "running_var")] == \
-        [True, True, False, False]
+    assert [keys[f"bn1.{name}"].trainable for name in ("weight", "bias", "running_mean", "running_var")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
     assert sum(w.size for w in keys.values() if w.trainable) == report.totals.params
     assert sum(w.size for w in keys.values() if not w.trainable) == report.totals.buffers
 
@@ -49,8 +53,10 @@ def test_weights_command_json(cli):
 
 
 def test_weights_command_does_not_import_numpy():
-    code = ("import sys\nfrom cnncalc.cli import app\ntry:\n    app(['weights', 'resnet50'])\n"
-            "except SystemExit as exit:\n    assert not exit.code\nassert 'numpy' not in sys.modules")
+    code = (
+        "import sys\nfrom cnncalc.cli import app\ntry:\n    app(['weights', 'resnet50'])\n"
+        "except SystemExit as exit:\n    assert not exit.code\nassert 'numpy' not in sys.modules"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
@@ -119,8 +125,9 @@ def test_extra_array_is_named_with_its_shape(cli, tmp_path):
     arrays["c3.wieght"] = np.zeros((2, 3), np.float32)
     result = run_with(cli, tmp_path, arrays)
     assert result.exit_code == 1
-    assert ("unexpected array 'c3.wieght' (shape 2x3): the network has no such weight "
-            "(did you mean 'c3.weight'?)") in result.stderr
+    assert (
+        "unexpected array 'c3.wieght' (shape 2x3): the network has no such weight (did you mean 'c3.weight'?)"
+    ) in result.stderr
 
 
 def test_mis_shaped_array_is_named_with_both_shapes(cli, tmp_path):
@@ -145,8 +152,9 @@ def test_a_missing_weights_file_is_a_usage_error(cli, tmp_path):
     assert "no such weights file" in result.stderr
 
 
-@pytest.mark.parametrize("content, message", [(b"not a zip", "cannot read weights file"),
-                                              (None, "holds a single array")])
+@pytest.mark.parametrize(
+    "content, message", [(b"not a zip", "cannot read weights file"), (None, "holds a single array")]
+)
 def test_a_weights_file_that_is_no_npz_is_refused(cli, tmp_path, content, message):
     path = tmp_path / "w.npz"
     if content is None:
