@@ -1,6 +1,7 @@
 """The package's layout: no import cycle anywhere, function-local imports included."""
 
 import ast
+import re
 from pathlib import Path
 
 import cnncalc
@@ -75,3 +76,14 @@ def test_the_cycle_finder_sees_function_local_imports(tmp_path):
     assert _cycles(_graph(package)) == [["cnncalc.a", "cnncalc.sub.b", "cnncalc.a"]]
     (package / "sub" / "b.py").write_text("def f():\n    return 1\n")
     assert _cycles(_graph(package)) == []
+
+
+def test_one_ruff_version_for_ci_and_the_pre_commit_hooks():
+    """CI installs the ruff that pyproject.toml's test extra pins; the project's pre-commit hooks must run the same,
+    or a formatting check could pass in one and fail in the other."""
+    root = Path(__file__).resolve().parent.parent
+    pins = {
+        name: re.findall(r"ruff==[0-9.]+", (root / name).read_text(encoding="utf-8"))
+        for name in ("pyproject.toml", ".pre-commit-config.yaml")
+    }
+    assert len(set(pins["pyproject.toml"])) == 1 and set(pins[".pre-commit-config.yaml"]) == set(pins["pyproject.toml"])
