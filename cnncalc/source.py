@@ -158,7 +158,7 @@ def _expanded_size(root: yaml.Node, file: str) -> int:
     return size(root)
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Mapping:
+def _construct_mapping(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Mapping:
     explicit = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
     merged_count = len(node.value) - explicit  # flatten_mapping puts the merged (<<) pairs first
@@ -183,7 +183,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Mapping:
     return result
 
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> Sequence:
+def _construct_sequence(loader: yaml.BaseLoader, node: yaml.SequenceNode) -> Sequence:
     result = Sequence(loader.construct_object(child, deep=True) for child in node.value)
     result.location = _location(loader.file, node)
     result.item_locations = [_location(loader.file, child) for child in node.value]

@@ -89,6 +89,23 @@ def test_require_records_or_raises():
     assert [str(item.condition) for item in collector.items] == ["H >= 3"]
 
 
+@pytest.mark.parametrize("truth", [1 >= 0, 3 == 3, 2 > 1, 1, "yes"])
+def test_require_takes_any_true_comparison_of_whole_numbers(truth):
+    """Only a Condition is recorded; any other true value passes and any false one raises, collecting or not."""
+    require(truth, "never")
+    with collecting() as collector:
+        require(truth, "never")
+    assert collector.items == []
+
+
+@pytest.mark.parametrize("falsehood", [1 < 0, 0, ""])
+def test_require_refuses_any_false_comparison_of_whole_numbers(falsehood):
+    with pytest.raises(CnnCalcError, match="too small"):
+        require(falsehood, "too small")
+    with collecting(), pytest.raises(CnnCalcError, match="too small"):
+        require(falsehood, "too small")
+
+
 def test_symbolic_division_by_a_size_is_an_error():
     with pytest.raises(CnnCalcError, match="only be divided by a whole number"):
         H // W

@@ -15,6 +15,7 @@ is a CnnCalcError giving the limit and the actual value, located at the value th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +128,7 @@ def option_limits(options: dict[str, Any]) -> list[Limit]:
     return limits
 
 
-def violations(report, expectations: Expectations | None, extra: list[Limit] = ()) -> list[CnnCalcError]:
+def violations(report, expectations: Expectations | None, extra: Sequence[Limit] = ()) -> list[CnnCalcError]:
     """Every expectation and limit the report breaks, in the order they were written."""
     found = []
     expectations = expectations or Expectations()

@@ -68,6 +68,8 @@ def active_collector() -> Collector | None:
 def require(condition, message: str | Callable[[], str], rule: str = "size", argument: str | None = None) -> None:
     """A size rule: True passes, False raises CnnCalcError(message), a Condition is recorded (or raises
     UndecidedError when nothing collects). ``argument`` names the layer argument an error is about."""
+    if not isinstance(condition, Condition):
+        condition = bool(condition)  # a comparison of whole numbers, whatever its type (a NumPy bool too)
     if condition is True:
         return
     text = message() if callable(message) else message
@@ -76,7 +78,8 @@ def require(condition, message: str | Callable[[], str], rule: str = "size", arg
     collector = _ACTIVE.get()
     if collector is None:
         bool(condition)  # raises UndecidedError
-    collector.record(condition, text, rule)
+    else:
+        collector.record(condition, text, rule)
 
 
 def note(remainder: Callable[[], Any], message: Callable[[], str]) -> None:
