@@ -79,8 +79,12 @@ def test_version_from_a_source_tree_that_is_not_installed(cli, monkeypatch):
     def not_installed(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
+    from cnncalc import cli as module
+
     monkeypatch.setattr(importlib.metadata, "version", not_installed)
-    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    source = Path(__file__).resolve().parent.parent  # the checkout, whether cnncalc runs from it or is installed
+    monkeypatch.setattr(module, "__file__", str(source / "cnncalc" / "cli.py"))
+    project = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert cli("--version").stdout == f"cnncalc {project['version']} (not installed)\n"
 
 
