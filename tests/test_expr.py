@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cnncalc.expr import ExpressionError, evaluate
 
@@ -70,3 +72,19 @@ def test_refuses(text, message):
 def test_type_errors_are_expression_errors():
     with pytest.raises(ExpressionError, match="cannot compute"):
         evaluate("x + 1", {"x": "same"})
+
+
+@given(
+    st.sampled_from(["min", "max"]),
+    st.lists(st.one_of(st.integers(-(10**6), 10**6), st.booleans(), st.text(max_size=2)), min_size=0, max_size=4),
+)
+def test_the_callable_functions_answer_any_arguments_with_a_value_or_an_expression_error(function, values):
+    """The class of min(4): whatever the count and the types of the arguments, a value or a clear error."""
+    names = {f"a{i}": value for i, value in enumerate(values)}
+    text = f"{function}({', '.join(names)})"
+    try:
+        result = evaluate(text, names)
+    except ExpressionError:
+        return
+    numbers = [value for value in values if isinstance(value, int)]  # a bool counts, as in arithmetic: True is 1
+    assert len(numbers) == len(values) >= 1 and result == (min if function == "min" else max)(numbers)

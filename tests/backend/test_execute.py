@@ -64,6 +64,12 @@ def test_every_builtin_runs_with_all_shapes_matching(name):
     assert np.isfinite(result.output).all()
 
 
+def test_allkinds_holds_every_registered_kind():
+    """allkinds.yaml is what the NumPy cross-check here and the PyTorch oracle (test_torch.py) run: a kind missing
+    from it would be checked by neither."""
+    assert {node.kind for node in load(str(DATA / "allkinds.yaml")).nodes} == set(REGISTRY)
+
+
 @pytest.mark.parametrize("file", ["allkinds.yaml", "ranks.yaml", "volume.yaml"])
 def test_every_kind_and_rank_runs_with_all_shapes_matching(file):
     network = load(str(DATA / file))
