@@ -286,7 +286,7 @@ CASES = {
         None,
         None,
     ),
-    # layers.py (argument binding)
+    # registry.py (argument binding)
     "unknown argument": (
         layers("- conv: {out: 3, kernal: 3}"),
         "conv has no argument 'kernal' (did you mean 'kernel'?)",

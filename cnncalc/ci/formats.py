@@ -1,6 +1,6 @@
 """Reports of ``cnncalc check`` in four formats: text (compiler style), JSON, GitHub annotations and JUnit XML.
 
-Each takes the list of FileResult that checking.check_all returned and gives the whole report as a string.
+Each takes the list of FileResult that check.check_all returned and gives the whole report as a string.
 """
 
 from __future__ import annotations

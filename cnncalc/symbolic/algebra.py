@@ -2,7 +2,7 @@
 
 An expression is a polynomial with integer coefficients over *atoms*: a symbol, or ``floor(P / d)`` of another
 such polynomial ``P`` and a whole number ``d >= 2``. Every operation returns the canonical form at once, and a
-plain ``int`` whenever the result is a constant, so code written for ints (``sizes.py``) runs unchanged:
+plain ``int`` whenever the result is a constant, so code written for ints (``formulas.py``) runs unchanged:
 
 - ``floor((d*Q + R) / d) = Q + floor(R / d)``: whole multiples leave the floor, so its coefficients lie in [0, d);
 - ``floor(g*R / d) = floor(R / (d/g))`` after taking the common factor g of R's coefficients and d;

@@ -1,7 +1,7 @@
 """Recording the conditions met while propagating symbolic sizes.
 
 Size rules call ``require`` (and ``note``) with a comparison: ``True`` passes, ``False`` is an error, and an
-undecided ``Condition`` (``symbolic.py``) is recorded in the active ``Collector``, which the propagator tells
+undecided ``Condition`` (``algebra.py``) is recorded in the active ``Collector``, which the propagator tells
 which layer it is in. With whole-number sizes every comparison is True or False.
 """
 
