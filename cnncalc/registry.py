@@ -1,6 +1,6 @@
 """The machinery of layer kinds: argument types, binding of YAML arguments, and the registry.
 
-Each concrete kind (``kinds.py``) declares its arguments, its shape rule and its counts side by side in one
+Each concrete kind (in ``kinds/``) declares its arguments, its shape rule and its counts side by side in one
 class; this module turns a YAML mapping into checked argument values and looks kinds up by their YAML name.
 Each argument type is one small class holding its converter and its JSON Schema fragment side by side.
 """

@@ -368,7 +368,7 @@ CASES = {
         17,
         None,
     ),
-    # kinds.py (shape rules)
+    # kinds/ (shape rules)
     "conv on flat": (
         layers("- flatten", "- conv: {out: 3, kernel: 1}"),
         "conv needs a [C, L], [C, H, W] or [C, D, H, W] input, received 3072 (a flattened tensor)",

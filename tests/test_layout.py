@@ -87,3 +87,14 @@ def test_one_ruff_version_for_ci_and_the_pre_commit_hooks():
         for name in ("pyproject.toml", ".pre-commit-config.yaml")
     }
     assert len(set(pins["pyproject.toml"])) == 1 and set(pins[".pre-commit-config.yaml"]) == set(pins["pyproject.toml"])
+
+
+def test_every_package_folder_is_installed():
+    """pyproject.toml names the packages a plain 'pip install .' copies: a folder missing there imports from a
+    checkout and fails once installed (as CI installs)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    folders = {".".join(path.parent.relative_to(root).parts) for path in (root / "cnncalc").rglob("__init__.py")}
+    assert folders <= listed, f"not in pyproject.toml's packages: {sorted(folders - listed)}"
