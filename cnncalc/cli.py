@@ -164,15 +164,12 @@ def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth
         _emit(text, output)
         return
     color = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    text = render.table(report, figure, depth, color) + "\n"
-    if conditions or not isinstance(report.totals.macs, int):
+    text = render.table(report, figure, depth, color) + "\n" + render.summary(report) + "\n"
+    if conditions:
         from .symbolic.text import conditions_text
 
-        text += render.summary_text(report) + "\n"
         if conditions_text(conditions):
             text += "\nholds only when (see 'cnncalc sizes'):\n" + "\n".join(conditions_text(conditions)) + "\n"
-    else:
-        text += render.summary(report) + "\n"
     _emit(text, output)
 
 
@@ -252,13 +249,14 @@ def sizes(
     """The input sizes a network accepts, per spatial size: minimum, congruences, nearest valid (docs/symbolic.md)."""
     from .load import load
     from .options import parse_input_option
+    from .symbolic.solve import analyse
     from .symbolic.text import sizes_text
 
     try:
-        text = sizes_text(load(net, parse_input_option(input) if input else None), near)
+        network, dimensions = analyse(load(net, parse_input_option(input) if input else None))
     except CnnCalcError as error:
         _fail(error)
-    typer.echo(text)
+    typer.echo(sizes_text(network, dimensions, near))
 
 
 class CheckFormat(str, Enum):

@@ -220,9 +220,8 @@ class ScaleType(ArgType):
     __slots__ = ()
 
     def convert(self, arg, value, rank, names) -> tuple:
-        from fractions import (
-            Fraction,  # only networks with upsampling need it: start-up time
-        )
+        # only networks with upsampling need fractions: start-up time
+        from fractions import Fraction
 
         scales = []
         for item in _per_dim(value, rank, names):
@@ -283,12 +282,16 @@ class LayerKind:
     doc: ClassVar[str]
     args: ClassVar[tuple[Arg, ...]] = ()
     main: ClassVar[str | None] = None  # the argument a scalar shorthand sets (``- linear: 1000``)
-    multi_input: ClassVar[bool] = False
     operands: ClassVar[str | None] = None  # a multi-input kind's key listing the layers it reads (``of``)
     joins: ClassVar[str | None] = None  # the structure whose paths this kind joins: 'residual' or 'branches'
     shape_rule: ClassVar[str]  # the shape rule in words, for the docs (docs/format.md)
     macs_rule: ClassVar[str | None] = None  # the MAC rule in words of the kinds that count MACs (docs/counting.md)
     flops_rule: ClassVar[str] = "0"  # the FLOP rule in words, for the docs (docs/counting.md)
+
+    @property
+    def multi_input(self) -> bool:
+        """Whether the kind reads several earlier outputs (as Operands) rather than the previous one."""
+        return self.operands is not None
 
     def output(self, a: SimpleNamespace, x: Any) -> Shape:
         raise NotImplementedError

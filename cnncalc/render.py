@@ -205,8 +205,10 @@ def labelled(rows: list[list[str]]) -> str:
 
 
 def summary(report: Report) -> str:
-    """The totals in human units, one line per figure."""
+    """The totals, one line per figure: in human units for whole numbers, as exact expressions for symbolic sizes."""
     t = report.totals
+    if is_symbolic((t.params, t.macs, t.flops, t.activation_bytes)):
+        return _symbolic_summary(report)
     return labelled(
         [
             ["params", f"{human(t.params)} ({grouped(t.params)})  + buffers {grouped(t.buffers)}"],
@@ -218,6 +220,26 @@ def summary(report: Report) -> str:
                 f"input {human(t.input_bytes, 'B')}",
             ],
             ["", f"({report.dtype}; 1 MB = 10^6 bytes; activations = every layer's output)"],
+        ]
+    )
+
+
+def _symbolic_summary(report: Report) -> str:
+    t = report.totals
+
+    def exact(value) -> str:
+        return grouped(value) if isinstance(value, int) else str(value)
+
+    return labelled(
+        [
+            ["params", f"{exact(t.params)}  + buffers {exact(t.buffers)}"],
+            ["MACs", exact(t.macs)],
+            ["FLOPs", exact(t.flops)],
+            [
+                "memory",
+                f"activations {exact(t.activation_bytes)} B, "
+                f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})",
+            ],
         ]
     )
 
@@ -259,29 +281,6 @@ def to_json(report: Report) -> dict:
         },
         "convention": CONVENTION,
     }
-
-
-def summary_text(report: Report) -> str:
-    """The totals: in human units for whole numbers (render.summary), as expressions for symbolic sizes."""
-    t = report.totals
-    if not is_symbolic((t.params, t.macs, t.flops, t.activation_bytes)):
-        return summary(report)
-
-    def exact(value) -> str:
-        return grouped(value) if isinstance(value, int) else str(value)
-
-    return labelled(
-        [
-            ["params", f"{exact(t.params)}  + buffers {exact(t.buffers)}"],
-            ["MACs", exact(t.macs)],
-            ["FLOPs", exact(t.flops)],
-            [
-                "memory",
-                f"activations {exact(t.activation_bytes)} B, "
-                f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})",
-            ],
-        ]
-    )
 
 
 def resolutions_text(name: str, batch: int, reports: list[Report]) -> str:

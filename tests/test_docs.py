@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from cnncalc import doctables
+from cnncalc.load import load
+from cnncalc.propagate import propagate
 
 DOCS = Path(__file__).parents[1] / "docs"
 
@@ -28,3 +30,16 @@ def test_every_kind_has_a_row_with_its_rules():
         assert f"| `{kind.name}` | {kind.doc} |" in kinds
         assert kind.shape_rule and kind.shape_rule in kinds, kind.name
         assert f"`{kind.name}`" in flops
+
+
+def test_a_kind_states_a_mac_rule_exactly_when_it_counts_macs():
+    """No count without a stated rule: run every kind (allkinds.yaml holds each) and compare with macs_rule."""
+    report = propagate(load(str(Path(__file__).parent / "backend" / "data" / "allkinds.yaml")))
+    counting = {layer.kind for layer in report.layers if layer.macs}
+    stated = {kind.name for kind in doctables.REGISTRY.values() if kind.macs_rule is not None}
+    assert counting == stated
+
+
+def test_a_docs_file_without_its_markers_is_refused():
+    with pytest.raises(ValueError, match="docs/format.md needs the markers"):
+        doctables.fill("# Format\n\nno table here\n", "format.md")

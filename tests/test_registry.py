@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cnncalc import kinds  # noqa: F401  (registers the layer kinds)
-from cnncalc.registry import REGISTRY
+from cnncalc.registry import REGISTRY, LayerKind, joiner, register
 
 PACKAGE = Path(__file__).parents[1] / "cnncalc"
 DECLARATIONS = PACKAGE / "kinds"  # the kinds package: one module per family
@@ -66,6 +66,13 @@ def test_each_structure_has_exactly_one_join():
         assert len([kind for kind in REGISTRY.values() if kind.joins == structure]) == 1, structure
 
 
-def test_multi_input_kinds_declare_their_operand_key():
-    for kind in REGISTRY.values():
-        assert kind.multi_input == (kind.operands is not None), kind.name
+def test_a_second_join_of_a_structure_is_refused_at_registration():
+    class SecondAdd(LayerKind):
+        name = "second_add"
+        doc = "A second join of residuals."
+        operands = "of"
+        joins = "residual"
+
+    with pytest.raises(RuntimeError, match="second_add is a second join of residual"):
+        register(SecondAdd)
+    assert "second_add" not in REGISTRY and joiner("residual").name != "second_add"

@@ -33,7 +33,6 @@ def _operand_list(operands: list[Operand]) -> str:
 class _Join(LayerKind):
     """Kinds that read two or more earlier outputs, listed under ``of`` (``- add: [previous, skip]``)."""
 
-    multi_input = True
     operands = "of"
 
 

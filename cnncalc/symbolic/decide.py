@@ -1,7 +1,7 @@
 """Deciding comparisons of size expressions exactly: for every size, for none, or only for some.
 
 These functions read an expression's structure (its terms, and each atom's ``num``/``den`` or symbol) and never
-build one, so the algebra in ``symbolic`` calls them without a cycle.
+build one, so the algebra (``algebra.py``) calls them without a cycle.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..network import Network
 from ..render import aligned
 from .recording import Recorded
-from .solve import RULES, SizeSet, analyse, describe
+from .solve import RULES, Dimension, SizeSet, describe
 
 #: The least widths of the label and size-set columns, so that layer lists start at one place whatever the net.
 _LEAST_WIDTHS = (19, 24)
@@ -24,9 +24,8 @@ def _nearest(sizes: SizeSet, x: int) -> str:
     return " or ".join(str(v) for v in (below, above) if v is not None) or "none"
 
 
-def sizes_text(network: Network, near: int | None = None) -> str:
-    """The text ``cnncalc sizes`` prints."""
-    network, dimensions = analyse(network)
+def sizes_text(network: Network, dimensions: list[Dimension], near: int | None = None) -> str:
+    """The text ``cnncalc sizes`` prints for what ``solve.analyse`` found (its network has the symbolic input)."""
     shape = " x ".join(str(size) for size in network.input)
     rows: list[list[str]] = []
     names = {}  # row index -> the dimension whose rows start there
