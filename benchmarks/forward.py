@@ -1,18 +1,27 @@
-"""Forward-pass speed and memory of the NumPy backend, side by side with PyTorch on the CPU.
+"""Forward-pass speed of the NumPy backend against torchvision's own model classes on the CPU.
 
-    python benchmarks/forward.py [--repeats 5] [--threads 2] [--nets resnet152,alexnet] [--batches 1,8]
+    python benchmarks/forward.py [--repeats 9] [--threads 2] [--nets resnet152,mobilenet_v2] [--batches 1,8]
 
-For each network and batch (float32): the best-of-N wall time of the NumPy forward pass and of the same network
-in PyTorch (built from the description by tests/torch_model.py, eval mode, no_grad, same weights, same thread
-count), their ratio, the achieved GFLOP/s over the propagator's FLOPs, and the GFLOP/s of the convolutions
-alone. The ceiling is a plain NumPy float32 matmul (2048 x 2048) on the same machine. The peak resident memory
-of a ResNet-152 batch-1 run (`cnncalc run`'s code path, no PyTorch loaded) is measured in a subprocess with
-resource.getrusage.
+Each row is a built-in description run by the NumPy backend (`cnncalc run`'s forward pass, weights already in
+memory) and the torchvision model of the same name, `torchvision.models.<name>(weights=None)` (torchvision's
+`alexnet` for our `alexnet-torchvision`), in eval mode under `torch.no_grad()`, float32, with the same thread
+count for PyTorch's intra-op pool and NumPy's BLAS, in the same process and the same run. The baseline is
+torchvision's code as users run it, never a model rebuilt from our description.
 
-Best-of-N (and the median), NumPy's N passes, then PyTorch's, with a pause between so that neither library's
-spinning worker threads slow the other; the minimum is the least disturbed figure on a shared machine. On processors
-where OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are set (docs/performance.md), unset both for
-this command alone; the BLAS in use is printed (threadpoolctl, when installed).
+Per row: the median wall time of NumPy's passes and of torchvision's, their ratio (and the ratio of the best
+passes), the achieved GFLOP/s over the propagator's FLOPs, the share of NumPy's time spent in grouped and
+depthwise convolutions, and, when our description's weight keys equal torchvision's state_dict keys, the
+largest output difference with torchvision's own weights loaded into both (relative to the output's largest
+magnitude); otherwise both run with their own random weights and the difference is not reported. A built-in
+that does not exist yet is listed as missing. `--nets` also takes `path.yaml=torchvision_name`, to measure a
+description outside the repository against a torchvision model.
+
+NumPy's N passes run first, then torchvision's, with a pause between, so that neither library's spinning worker
+threads slow the other. The ceiling is a plain NumPy float32 matmul (2048 x 2048) in the same run. The peak
+resident memory of a ResNet-152 batch-1 run (`cnncalc run`'s code path, no PyTorch loaded) is measured in a
+subprocess with resource.getrusage. On processors where OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are set
+(docs/performance.md), unset both for this command alone; the BLAS in use is printed (threadpoolctl, when
+installed).
 """
 
 from __future__ import annotations
@@ -20,12 +29,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+NETS = "resnet152,alexnet-torchvision,mobilenet_v2,efficientnet_b0,densenet121,convnext_tiny"
+#: Our built-in name -> torchvision's, where they differ (our `alexnet` is the original, with groups and LRN).
+TORCHVISION_NAMES = {"alexnet-torchvision": "alexnet"}
 
 MEMORY_PROBE = """
 import resource, sys
@@ -60,68 +73,109 @@ def _settle() -> None:
     time.sleep(1.0)
 
 
-def bench_network(name: str, batch: int, repeats: int, torch) -> dict:
-    import numpy as np
-    from torch_model import TorchModel
+def parse_row(item: str) -> tuple[str, str]:
+    """`name` (a built-in, compared with torchvision's model of that name) or `path.yaml=torchvision_name`."""
+    description, _, torchvision_name = item.partition("=")
+    return description, torchvision_name or TORCHVISION_NAMES.get(description, description)
 
-    from cnncalc.backend import crosscheck, execute, weights
-    from cnncalc.load import load
+
+def load_description(description: str, batch: int):
+    """The network and its report, or None for a built-in that does not exist (yet)."""
+    from cnncalc.errors import CnnCalcError
+    from cnncalc.load import builtin_names, load
     from cnncalc.propagate import propagate
 
-    network = load(name)
-    report = propagate(network, batch)
-    arrays = weights.initialise(report, 0)
+    if not description.endswith((".yaml", ".yml")) and description not in builtin_names():
+        return None
+    try:
+        network = load(description)
+    except CnnCalcError as error:
+        raise SystemExit(f"{description}: {error}") from None
+    return network, propagate(network, batch)
+
+
+def shared_weights(report, model) -> dict | None:
+    """torchvision's state_dict as our weights, if its keys (num_batches_tracked aside) are exactly ours."""
+    from cnncalc.backend import weights
+
+    wanted = {weight.key: weight.shape for weight in weights.expected(report)}
+    state = {key: value for key, value in model.state_dict().items() if not key.endswith(".num_batches_tracked")}
+    if set(state) != set(wanted) or any(tuple(state[key].shape) != wanted[key] for key in wanted):
+        return None
+    return {key: value.detach().numpy().astype("float32") for key, value in state.items()}
+
+
+def grouped_layers(report) -> set[int]:
+    """Indices of the convolutions with groups > 1 (grouped and depthwise): their weights' second dimension
+    holds fewer channels than the input."""
+    return {
+        index
+        for index, layer in enumerate(report.layers)
+        if layer.kind == "conv" and layer.weights and layer.weights[0].shape[1] != _input_channels(report, layer)
+    }
+
+
+def _input_channels(report, layer) -> int:
+    producer = layer.inputs[0]
+    return (report.input if producer < 0 else report.layers[producer].output)[1]
+
+
+def bench_row(description: str, torchvision_name: str, batch: int, repeats: int, torch, torchvision) -> dict | None:
+    import numpy as np
+
+    from cnncalc.backend import crosscheck, execute, weights
+
+    loaded = load_description(description, batch)
+    if loaded is None:
+        return None
+    network, report = loaded
+    model = getattr(torchvision.models, torchvision_name)(weights=None).eval()
+    arrays = shared_weights(report, model)
+    same_weights = arrays is not None
+    if not same_weights:
+        arrays = weights.initialise(report, 0)
     x = crosscheck.make_input(report, 0, "float32")
-    model = TorchModel(network)
-    model.load(arrays)
     tx = torch.from_numpy(x)
+    grouped = grouped_layers(report)
 
     def numpy_pass():
-        per_layer = [(step.index, step.seconds) for step in execute.forward(network, arrays, x.copy())]
-        return per_layer
+        output = None
+        seconds = 0.0
+        for step in execute.forward(network, arrays, x.copy()):
+            output = step.output
+            if step.index in grouped:
+                seconds += step.seconds
+        return output, seconds
 
     def torch_pass():
         with torch.no_grad():
-            outputs = {-1: tx}
-            for index, node in enumerate(network.nodes):
-                xs = [outputs[i] for i in node.inputs]
-                if node.kind == "add":
-                    y = xs[0] + xs[1] if len(xs) == 2 else sum(xs[1:], xs[0])
-                elif node.kind == "concat":
-                    y = torch.cat(xs, dim=1)
-                else:
-                    y = model.modules[node.path](xs[0])
-                outputs[index] = y
-            return y
+            return model(tx)
 
-    numpy_times, torch_times, conv_times = [], [], []
-    conv_layers = {i for i, layer in enumerate(report.layers) if layer.kind == "conv"}
-    numpy_pass()  # warm-up: BLAS threads, page faults
+    output, _ = numpy_pass()  # warm-up: BLAS threads, page faults
+    numpy_times, grouped_times = [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        per_layer = numpy_pass()
+        output, seconds = numpy_pass()
         numpy_times.append(time.perf_counter() - start)
-        conv_times.append(sum(seconds for index, seconds in per_layer if index in conv_layers))
+        grouped_times.append(seconds)
     _settle()
-    torch_pass()  # warm-up: oneDNN primitives
+    reference = torch_pass().numpy()  # warm-up: oneDNN primitives
     torch_times = [_timed(torch_pass) for _ in range(repeats)]
     _settle()
-    conv_flops = sum(report.layers[i].flops for i in conv_layers)
-    ours, theirs = min(numpy_times), min(torch_times)
-    reference = model(x)
-    check = np.abs(crosscheck.run(network, report).output - reference).max() / np.abs(reference).max()
+    ours, theirs = statistics.median(numpy_times), statistics.median(torch_times)
+    difference = None
+    if same_weights:
+        difference = float(np.abs(output - reference).max() / np.abs(reference).max())
     return {
-        "name": name,
+        "name": Path(description).stem if description.endswith((".yaml", ".yml")) else description,
         "batch": batch,
         "numpy": ours,
         "torch": theirs,
         "ratio": ours / theirs,
+        "best_ratio": min(numpy_times) / min(torch_times),
         "gflops": report.totals.flops / ours / 1e9,
-        "torch_gflops": report.totals.flops / theirs / 1e9,
-        "conv_gflops": conv_flops / min(conv_times) / 1e9,
-        "flops": report.totals.flops,
-        "median_ratio": sorted(numpy_times)[len(numpy_times) // 2] / sorted(torch_times)[len(torch_times) // 2],
-        "max_difference": float(check),  # relative to the output's largest magnitude
+        "grouped_share": statistics.median(grouped_times) / ours,
+        "max_difference": difference,
     }
 
 
@@ -144,47 +198,71 @@ def blas_description() -> str:
     return ", ".join(found) or "none found"
 
 
+def limit_blas_threads(threads: int) -> None:
+    """The same thread count for NumPy's BLAS as for PyTorch: threadpoolctl when installed, else the environment
+    (read by OpenBLAS and MKL when NumPy is first imported, which has not happened yet in this process)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+            os.environ[variable] = str(threads)
+        return
+    threadpoolctl.threadpool_limits(threads, user_api="blas")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--nets", default="resnet152,alexnet")
+    parser.add_argument("--nets", default=NETS, help="built-in names, or path.yaml=torchvision_name")
     parser.add_argument("--batches", default="1,8")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess")
     options = parser.parse_args()
 
     # First, while this process is small: a child's ru_maxrss starts from its parent's RSS at fork time.
-    memory = peak_memory()
-    sys.path.insert(0, str(ROOT / "tests"))
+    memory = None if options.no_memory else peak_memory()
+    sys.path.insert(0, str(ROOT))
+    if "threadpoolctl" not in sys.modules:
+        limit_blas_threads(options.threads)
     import numpy
     import torch
+    import torchvision
 
+    limit_blas_threads(options.threads)  # threadpoolctl needs NumPy's BLAS loaded to limit it
     torch.set_num_threads(options.threads)
     print(
         f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"numpy {numpy.__version__} with {blas_description()}; torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads)"
+        f"({torch.get_num_threads()} threads), torchvision {torchvision.__version__}"
     )
     print(
         f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
-        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}"
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}; medians of {options.repeats} passes"
     )
     ceiling = matmul_gflops(numpy, options.repeats)
     print(f"ceiling: numpy float32 matmul 2048x2048: {ceiling:.1f} GFLOP/s\n")
-    header = (
-        f"{'network':<10} {'batch':>5} {'numpy s':>9} {'torch s':>9} {'ratio':>6} {'median':>6} "
-        f"{'GFLOP/s':>8} {'torch':>8} {'conv GF/s':>9} {'of ceil':>7} {'rel diff':>9}"
+    print(
+        f"{'network':<20} {'batch':>5} {'numpy s':>9} {'tv s':>9} {'ratio':>6} {'best':>6} "
+        f"{'GFLOP/s':>8} {'grouped':>7} {'rel diff':>9}"
     )
-    print(header)
-    for name in options.nets.split(","):
+    missing = []
+    for item in options.nets.split(","):
+        description, torchvision_name = parse_row(item)
         for batch in map(int, options.batches.split(",")):
-            row = bench_network(name, batch, options.repeats, torch)
+            row = bench_row(description, torchvision_name, batch, options.repeats, torch, torchvision)
+            if row is None:
+                missing.append(description)
+                break
+            difference = "(own wts)" if row["max_difference"] is None else f"{row['max_difference']:.1e}"
             print(
-                f"{name:<10} {batch:>5} {row['numpy']:>9.4f} {row['torch']:>9.4f} {row['ratio']:>6.2f} "
-                f"{row['median_ratio']:>6.2f} {row['gflops']:>8.1f} {row['torch_gflops']:>8.1f} "
-                f"{row['conv_gflops']:>9.1f} {row['conv_gflops'] / ceiling:>7.0%} {row['max_difference']:>9.1e}",
+                f"{row['name']:<20} {batch:>5} {row['numpy']:>9.4f} {row['torch']:>9.4f} {row['ratio']:>6.2f} "
+                f"{row['best_ratio']:>6.2f} {row['gflops']:>8.1f} {row['grouped_share']:>7.0%} {difference:>9}",
                 flush=True,
             )
-    print(f"\npeak resident memory, resnet152 batch 1 (cnncalc run path, subprocess): {memory / 2**20:.0f} MiB")
+    if missing:
+        print(f"\nmissing built-ins (not measured): {', '.join(missing)}")
+    if memory is not None:
+        print(f"\npeak resident memory, resnet152 batch 1 (cnncalc run path, subprocess): {memory / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":
