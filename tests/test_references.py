@@ -22,6 +22,8 @@ TORCHVISION_NAMES = {
     "resnet50": "resnet50",
     "resnet101": "resnet101",
     "resnet152": "resnet152",
+    "densenet121": "densenet121",
+    "densenet201": "densenet201",
 }
 
 
