@@ -237,7 +237,8 @@ def _scale_inplace(a, xs, w):
 
 #: Variants that overwrite their first input, used when no later layer reads it: this is what keeps a
 #: ResNet's batch-norm, ReLU and residual adds from allocating (PyTorch's inplace=True does the same).
-#: The identities at inference (stochastic depth) pass their input on as their output.
+#: The identities at inference (stochastic depth) pass their input on as their output. Hardswish and mish are
+#: left out: they need a temporary as large as the input either way, so in place they would save nothing.
 IN_PLACE: dict[str, Kernel] = {
     "relu": _relu_inplace,
     "batchnorm": _batch_norm_inplace,
