@@ -22,6 +22,8 @@ TORCHVISION_NAMES = {
     "resnet50": "resnet50",
     "resnet101": "resnet101",
     "resnet152": "resnet152",
+    "shufflenet_v2_x1_0": "shufflenet_v2_x1_0",
+    "regnet_y_400mf": "regnet_y_400mf",
 }
 
 
