@@ -24,6 +24,7 @@ TORCHVISION_NAMES = {
     "resnet152": "resnet152",
     "shufflenet_v2_x1_0": "shufflenet_v2_x1_0",
     "regnet_y_400mf": "regnet_y_400mf",
+    "convnext_tiny": "convnext_tiny",
 }
 
 
