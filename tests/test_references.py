@@ -22,6 +22,11 @@ TORCHVISION_NAMES = {
     "resnet50": "resnet50",
     "resnet101": "resnet101",
     "resnet152": "resnet152",
+    "mobilenet_v2": "mobilenet_v2",
+    "mobilenet_v3_small": "mobilenet_v3_small",
+    "mobilenet_v3_large": "mobilenet_v3_large",
+    "mnasnet1_0": "mnasnet1_0",
+    "efficientnet_b0": "efficientnet_b0",
 }
 
 
