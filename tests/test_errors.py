@@ -432,6 +432,13 @@ CASES = {
         5,
         "linear1",
     ),
+    "prelu channels": (
+        layers("- prelu: 4"),
+        "prelu: channels must be 1 or the input's channel count 3, received 4",
+        4,
+        12,
+        "prelu1",
+    ),
     "softmax dim": (layers("- softmax: 5"), "softmax: dim 5 is not a dimension of a 3x32x32 sample", 4, 14, None),
     "upsample both": (
         layers("- upsample: {scale: 2, size: 4}"),

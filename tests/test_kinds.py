@@ -6,7 +6,7 @@ import pytest
 
 from cnncalc.load import parse_network
 from cnncalc.propagate import propagate
-from cnncalc.registry import REGISTRY
+from cnncalc.registry import REGISTRY, SELF
 
 
 def one_layer(layer: str, input_shape: list) -> object:
@@ -85,6 +85,24 @@ TABLE = [
     ("gelu", [10], (10,), 0, 0, 0, 50),
     ("silu", [10], (10,), 0, 0, 0, 50),
     ("identity", [10], (10,), 0, 0, 0, 0),
+    # relu6 2 (two comparisons), hardsigmoid 4 (add, clamp, divide), hardswish 5 (and a multiply), elu 4
+    # (compare, exp, subtract, multiply), mish 5 (exp, add, log, tanh, multiply), prelu 2 as leakyrelu
+    ("relu6", [2, 3, 3], (2, 3, 3), 0, 0, 0, 36),
+    ("hardsigmoid", [10], (10,), 0, 0, 0, 40),
+    ("hardswish", [2, 3, 3], (2, 3, 3), 0, 0, 0, 90),
+    ("elu", [10], (10,), 0, 0, 0, 40),
+    ("elu: {alpha: 0.5}", [2, 5], (2, 5), 0, 0, 0, 40),
+    ("mish", [10], (10,), 0, 0, 0, 50),
+    ("prelu", [4, 3, 3], (4, 3, 3), 1, 0, 0, 72),
+    ("prelu: 4", [4, 3, 3], (4, 3, 3), 4, 0, 0, 72),
+    ("prelu: {channels: in_channels}", [6], (6,), 6, 0, 0, 12),
+    # scale: one multiplier per channel, one multiply per element
+    ("scale", [4, 3, 3], (4, 3, 3), 4, 0, 0, 36),
+    ("scale", [7], (7,), 7, 0, 0, 7),
+    ("scale", [2, 3, 4, 5], (2, 3, 4, 5), 2, 0, 0, 120),
+    # stochastic depth: the identity at inference, free
+    ("stochasticdepth: 0.2", [4, 3, 3], (4, 3, 3), 0, 0, 0, 0),
+    ("stochasticdepth: {p: 0.1, mode: batch}", [5], (5,), 0, 0, 0, 0),
     # softmax over n values: 5n - 2 operations
     ("softmax", [10], (10,), 0, 0, 0, 48),
     ("softmax", [4, 3, 3], (4, 3, 3), 0, 0, 0, 9 * 18),
@@ -123,6 +141,18 @@ def test_weights_are_named_like_pytorch():
     ]
     transposed = one_layer("convtranspose: {out: 4, kernel: 2, groups: 2}", [6, 3, 3])
     assert transposed.weights[0].shape == (6, 2, 2, 2)
+    assert [(w.name, w.shape) for w in one_layer("prelu: 6", [6, 2, 2]).weights] == [("weight", (6,))]
+    assert [(w.name, w.shape) for w in one_layer("prelu", [6, 2, 2]).weights] == [("weight", (1,))]
+
+
+def test_scale_array_is_keyed_by_the_layer_path_like_torchvision_layer_scale():
+    """torchvision ConvNeXt: ``features.1.0.layer_scale`` of shape [C, 1, 1], no ``.weight`` suffix."""
+    text = "name: t\ninput: [6, 5, 5]\nlayers:\n  - scale: {name: layer_scale}\n  - flatten\n  - scale\n"
+    first, _, flat = propagate(parse_network(text, "t.yaml")).layers
+    assert [(w.name, w.shape, w.trainable) for w in first.weights] == [(SELF, (6, 1, 1), True)]
+    assert first.weights[0].key("features.1.0.layer_scale") == "features.1.0.layer_scale"
+    assert flat.weights[0].shape == (150,) and flat.weights[0].key("scale1") == "scale1"
+    assert one_layer("conv: {out: 2, kernel: 1}", [1, 3, 3]).weights[0].key("stem.conv") == "stem.conv.weight"
 
 
 def test_add_and_concat_of_references():

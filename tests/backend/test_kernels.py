@@ -343,6 +343,52 @@ def test_small_kernels_match_their_definitions():
     assert_close(kernels.leaky_relu(x, 0.2), np.where(x > 0, x, 0.2 * x))
 
 
+# The definitions, one scalar at a time with the math module (inputs within exp's range).
+SCALAR_DEFINITIONS = {
+    "relu6": (kernels.relu6, lambda v: min(max(v, 0.0), 6.0)),
+    "hardsigmoid": (kernels.hardsigmoid, lambda v: min(max(v + 3, 0.0), 6.0) / 6),
+    "hardswish": (kernels.hardswish, lambda v: v * min(max(v + 3, 0.0), 6.0) / 6),
+    "elu": (lambda x: kernels.elu(x, 0.7), lambda v: v if v > 0 else 0.7 * (math.exp(v) - 1)),
+    "mish": (kernels.mish, lambda v: v * math.tanh(math.log(1 + math.exp(v)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_DEFINITIONS))
+def test_activation_matches_its_scalar_definition(name):
+    kernel, definition = SCALAR_DEFINITIONS[name]
+    x = np.concatenate([np.linspace(-30, 30, 601), [-3.0, 0.0, 3.0, 6.0], 3 * random(0, 395)]).reshape(2, 10, 50)
+    assert_close(kernel(x), np.vectorize(definition)(x))
+
+
+@pytest.mark.parametrize("shape", [(2, 5), (2, 5, 4), (2, 5, 3, 4), (1, 5, 2, 3, 2)])
+@pytest.mark.parametrize("shared", [True, False])
+def test_prelu_and_scale_match_loops_over_the_channels(shape, shared):
+    x, values = random(0, *shape), random(1, 1 if shared else shape[1])
+    prelu, scaled = np.empty_like(x), np.empty_like(x)
+    for sample, channel in np.ndindex(*shape[:2]):
+        slope = values[0 if shared else channel]
+        for position in np.ndindex(*shape[2:]):
+            v = x[(sample, channel, *position)]
+            prelu[(sample, channel, *position)] = v if v > 0 else slope * v
+            scaled[(sample, channel, *position)] = v * slope
+    assert_close(kernels.prelu(x, values), prelu)
+    if not shared:
+        assert_close(kernels.scale(x, values.reshape(-1, *(1,) * (len(shape) - 2))), scaled)
+
+
+def test_mish_neither_overflows_nor_loses_the_tails():
+    x = np.array([-1000.0, -40.0, 40.0, 1000.0])
+    with np.errstate(over="raise", invalid="raise"):
+        out = kernels.mish(x)
+    assert out[0] == 0.0 or abs(out[0]) < 1e-300
+    np.testing.assert_allclose(out[1:], [-40 * math.tanh(math.log1p(math.exp(-40))), 40.0, 1000.0], rtol=1e-15)
+
+
+def test_stochastic_depth_is_the_identity():
+    x = random(0, 2, 3, 4)
+    assert_close(kernels.stochastic_depth(x), x)
+
+
 def test_batch_norm_without_affine_parameters_standardises():
     x, mean, var = random(0, 2, 3, 4), random(1, 3), np.exp(random(2, 3))
     expected = (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-3)
@@ -377,6 +423,15 @@ CALLS = {
     "silu": kernels.silu,
     "softmax": kernels.softmax,
     "dropout": kernels.dropout,
+    "relu6": kernels.relu6,
+    "hardsigmoid": kernels.hardsigmoid,
+    "hardswish": kernels.hardswish,
+    "elu": lambda x: kernels.elu(x, 0.5),
+    "mish": kernels.mish,
+    "prelu_shared": lambda x: kernels.prelu(x, CHANNEL_PARAMS[:1]),
+    "prelu": lambda x: kernels.prelu(x, CHANNEL_PARAMS),
+    "scale": lambda x: kernels.scale(x, CHANNEL_PARAMS.reshape(4, 1, 1)),
+    "stochastic_depth": kernels.stochastic_depth,
     "upsample_nearest": lambda x: kernels.upsample(x, (7, 9), "nearest"),
     "upsample_bilinear": lambda x: kernels.upsample(x, (7, 9), "bilinear"),
     "add": lambda x: kernels.add(x, x),
@@ -429,6 +484,16 @@ def test_linear_rejects_a_feature_mismatch():
 def test_add_rejects_shapes_that_would_broadcast():
     with pytest.raises(ValueError, match="equal shape"):
         kernels.add(random(0, 2, 3, 4), random(1, 2, 1, 4))
+
+
+def test_prelu_rejects_slopes_that_fit_neither_one_nor_every_channel():
+    with pytest.raises(ValueError, match=r"prelu weight \(3,\) is neither one shared slope nor one per channel \(4\)"):
+        kernels.prelu(random(0, 2, 4, 5), random(1, 3))
+
+
+def test_scale_rejects_an_array_of_another_shape():
+    with pytest.raises(ValueError, match=r"scale array of shape \(4,\) does not fit input .*: expected \(4, 1, 1\)"):
+        kernels.scale(random(0, 2, 4, 5, 5), random(1, 4))
 
 
 def test_upsample_rejects_an_unknown_mode():
@@ -566,3 +631,42 @@ def test_activation_matches_torch(torch, name):
         "softmax": lambda t: functional.softmax(t, dim=1),
     }[name](torch.from_numpy(x))
     assert_close(getattr(kernels, name)(x), numpy_of(expected))
+
+
+@pytest.mark.parametrize("name", ["relu6", "hardswish", "hardsigmoid", "elu", "mish"])
+def test_new_activation_matches_torch_module(torch, name):
+    x = np.concatenate([np.linspace(-40, 40, 8000), [-3.0, 0.0, 3.0, 6.0], 3 * random(0, 7996)]).reshape(4, 4000)
+    module, ours = {
+        "relu6": (torch.nn.ReLU6(), kernels.relu6),
+        "hardswish": (torch.nn.Hardswish(), kernels.hardswish),
+        "hardsigmoid": (torch.nn.Hardsigmoid(), kernels.hardsigmoid),
+        "elu": (torch.nn.ELU(alpha=0.7), lambda x: kernels.elu(x, 0.7)),
+        "mish": (torch.nn.Mish(), kernels.mish),
+    }[name]
+    assert_close(ours(x), numpy_of(module(torch.from_numpy(x))))
+
+
+@pytest.mark.parametrize("shape", [(3, 6), (3, 6, 7), (2, 6, 5, 4), (2, 6, 3, 4, 2)])
+@pytest.mark.parametrize("channels", [1, 6])
+def test_prelu_matches_torch(torch, shape, channels):
+    x, slopes = random(0, *shape), random(1, channels)
+    module = torch.nn.PReLU(channels).double()
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(slopes))
+    assert_close(kernels.prelu(x, slopes), numpy_of(module(torch.from_numpy(x))))
+
+
+@pytest.mark.parametrize("shape", [(3, 6), (2, 6, 7), (2, 6, 5, 4), (2, 6, 3, 4, 2)])
+def test_scale_matches_a_torch_parameter_multiply(torch, shape):
+    """torchvision ConvNeXt's layer scale: ``self.layer_scale * x`` with a parameter of shape [C, 1, 1]."""
+    x, factors = random(0, *shape), random(1, shape[1], *(1,) * (len(shape) - 2))
+    layer_scale = torch.nn.Parameter(torch.from_numpy(factors))
+    assert_close(kernels.scale(x, factors), numpy_of(layer_scale * torch.from_numpy(x)))
+
+
+@pytest.mark.parametrize("mode", ["row", "batch"])
+def test_stochastic_depth_matches_torchvision_in_eval_mode(torch, mode):
+    ops = pytest.importorskip("torchvision.ops")
+    module = ops.StochasticDepth(0.4, mode).eval()
+    x = random(0, 4, 3, 5, 5)
+    assert_close(kernels.stochastic_depth(x), numpy_of(module(torch.from_numpy(x))))

@@ -68,9 +68,10 @@ def save_state_dict(model: TorchModel, path: Path) -> None:
     np.savez(path, **{key: tensor.detach().cpu().numpy() for key, tensor in state_dict.items()})
 
 
-@pytest.mark.parametrize("name", ["resnet18", "alexnet-torchvision"])
+@pytest.mark.parametrize("name", ["resnet18", "alexnet-torchvision", str(DATA / "allkinds.yaml")])
 def test_cli_run_with_pytorch_weights_and_data(cli, tmp_path, name):
-    """A torch state_dict saved as .npz, a given input and --save-output: the saved output is PyTorch's."""
+    """A torch state_dict saved as .npz, a given input and --save-output: the saved output is PyTorch's.
+    allkinds holds a layer scale, whose key is its path alone (``block.layer_scale``), as in torchvision."""
     network = load(name)
     model = TorchModel(network)
     model.randomise(seed=5)
