@@ -339,7 +339,8 @@ def run(
     weights: str | None = typer.Option(
         None,
         "--weights",
-        help="An .npz of arrays keyed <layer path>.weight, .bias, .running_mean, .running_var (see 'cnncalc weights').",
+        help="An .npz or .safetensors of arrays keyed <layer path>.weight, .bias, .running_mean, .running_var "
+        "(see 'cnncalc weights').",
     ),
     input_data: str | None = typer.Option(None, "--input-data", help="An .npy input batch instead of noise."),
     save_output: str | None = typer.Option(None, "--save-output", help="Write the final output as .npy."),
