@@ -23,7 +23,7 @@ def test_expected_keys_follow_pytorch_names_and_the_propagated_shapes():
     report = propagate(load("resnet18"))
     keys = {weight.key: weight for weight in weights.expected(report)}
     assert keys["conv1.weight"].shape == (64, 3, 7, 7)
-    assert keys["layer2.0.shortcut.conv.weight"].shape == (128, 64, 1, 1)
+    assert keys["layer2.0.downsample.0.weight"].shape == (128, 64, 1, 1)
     assert [keys[f"bn1.{name}"].trainable for name in ("weight", "bias", "running_mean", "running_var")] == [
         True,
         True,
