@@ -39,6 +39,17 @@ def builtin_names() -> list[str]:
     return sorted(names, key=lambda name: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)])
 
 
+def builtin_family(name: str) -> str:
+    """The family of a built-in network: the ``_``-prefixed block library its description includes first
+    (``include: _resnet.yaml``: ``resnet``), or '' for a description that shares no library."""
+    document = parse_yaml((_builtin_folder() / f"{name}.yaml").read_text(encoding="utf-8"), f"{name}.yaml")
+    value = document.get("include") if isinstance(document, Mapping) else None
+    first = value[0] if isinstance(value, list) and value else value
+    if not isinstance(first, str) or not first.startswith("_"):
+        return ""
+    return Path(first).stem[1:]
+
+
 def resolve(net: str) -> tuple[str, str, Any]:
     """Return (text, label, folder) for a YAML path or a built-in name; anything else is a usage error.
 
