@@ -123,25 +123,50 @@ def test_weight_keys_and_shapes_equal_the_torchvision_state_dict(torch, builtin,
     assert ours == theirs
 
 
-def record_output_shapes(torch, model) -> dict[str, list[tuple]]:
-    """Forward hooks on every module: module name -> the shapes of the tensors it returned (one per call)."""
+def record_outputs(torch, model, keep: set[str]) -> tuple[dict[str, list[tuple]], dict]:
+    """Forward hooks on every module: module name -> the shapes of the tensors it returned (one per call), and
+    the tensors themselves of the modules named in ``keep``."""
     shapes: dict[str, list[tuple]] = {}
+    tensors: dict = {}
 
     def hook(name):
         def record(module, inputs, output):
             if isinstance(output, torch.Tensor):
                 shapes.setdefault(name, []).append(tuple(output.shape))
+                if name in keep:
+                    tensors[name] = output
 
         return record
 
     for name, module in model.named_modules():
         if name:
             module.register_forward_hook(hook(name))
-    return shapes
+    return shapes, tensors
+
+
+def aux_feeds(network, report, modules: set[str]) -> dict[str, str]:
+    """Auxiliary head (its group path, a torchvision module name) -> the torchvision module whose output it reads:
+    the layer before the head, or the innermost enclosing group of which that layer is the last."""
+    feeds = {}
+    paths = [node.path for node in network.nodes]
+    for output in report.outputs[1:]:
+        first = next(node for node in network.nodes if node.path.startswith(output.aux + "."))
+        feeding = paths[first.inputs[0]]
+        before = paths[: paths.index(feeding) + 1]
+        parts = feeding.split(".")
+        for size in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:size])
+            last = [path for path in before if path == prefix or path.startswith(prefix + ".")][-1]
+            if prefix in modules and last == feeding:
+                feeds[output.aux] = prefix
+                break
+    return feeds
 
 
 def run_both(torch, builtin: str, model: str, tmp_path: Path, suffix: str = ".npz"):
-    """Our float64 run on torchvision's weights and input, the torchvision output and its modules' shapes."""
+    """What our float64 run on torchvision's weights and input must give: torchvision's outputs (main first, then
+    each auxiliary head's, computed by its module on what it reads, since eval mode skips it) and the shapes its
+    modules returned."""
     network = load(builtin)
     report = propagate(network, 1, "float64")
     oracle = build(torch, model)
@@ -152,9 +177,12 @@ def run_both(torch, builtin: str, model: str, tmp_path: Path, suffix: str = ".np
     oracle.double()
     data = np.random.default_rng(0).standard_normal((1, *network.input))
     np.save(tmp_path / "input.npy", data)
-    shapes = record_output_shapes(torch, oracle)
+    feeds = aux_feeds(network, report, {name for name, _ in oracle.named_modules()})
+    shapes, tensors = record_outputs(torch, oracle, set(feeds.values()))
     with torch.no_grad():
-        expected = oracle(torch.from_numpy(data)).numpy()
+        expected = [oracle(torch.from_numpy(data)).numpy()]
+        for aux, feed in feeds.items():
+            expected.append(oracle.get_submodule(aux)(tensors[feed]).numpy())
     return network, report, expected, shapes
 
 
@@ -197,13 +225,15 @@ def test_float64_run_equals_torchvision(torch, builtin, model, tmp_path):
     skipped = {path for path in weighted - compared if path.split(".")[0] not in shapes}
     assert weighted - compared == skipped
     assert compared
-    assert_same_output(result.output, expected)
+    assert len(result.outputs) == len(expected) == max(1, len(report.outputs))
+    for (_, _, ours), theirs in zip(result.outputs, expected):
+        assert_same_output(ours, theirs)
 
 
 def test_safetensors_state_dict_runs_through_the_cli(torch, cli, tmp_path):
     """resnet18's state_dict saved with safetensors.torch, run by `cnncalc run --weights x.safetensors`."""
     pytest.importorskip("safetensors")
-    network, report, expected, _ = run_both(torch, "resnet18", "resnet18", tmp_path, ".safetensors")
+    _, _, (expected,), _ = run_both(torch, "resnet18", "resnet18", tmp_path, ".safetensors")
     result = cli(
         "run",
         "resnet18",
