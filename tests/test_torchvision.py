@@ -2,9 +2,10 @@
 
 Always: params and MACs equal the published figures (tests/reference/torchvision.csv, a copy of the project's
 reference kept current by test_references.py). With torch and torchvision installed: our weight keys and shapes
-equal the torchvision model's state_dict, and our NumPy backend, run in float64 on that model's random weights
-(batch-norm statistics and constant-initialised parameters randomised too), gives the model's own output, and the
-shape of every torchvision module whose name is one of our layer paths.
+equal the torchvision model's state_dict, and our NumPy backend, run in float64 (batch 1, at the published input,
+or at half its sides above 5 GMACs) on that model's random weights (batch-norm statistics and constant-initialised
+parameters randomised too), gives the model's own outputs, and the shape of every torchvision module whose name is
+one of our layer paths.
 """
 
 from __future__ import annotations
@@ -163,11 +164,30 @@ def aux_feeds(network, report, modules: set[str]) -> dict[str, str]:
     return feeds
 
 
+#: Above this many MACs at its own input, a network is run at half its input's sides (a quarter of the work,
+#: with two float64 forward passes per network); the cheaper ones, SqueezeNet's and GoogLeNet's ceil-mode
+#: poolings among them, run at exactly the published input.
+FULL_SIZE_MACS = 5 * 10**9
+
+
+def oracle_input(builtin: str) -> tuple | None:
+    """The input a built-in is compared at: its own (None), or half its spatial sizes when it is expensive."""
+    network = load(builtin)
+    if propagate(network).totals.macs <= FULL_SIZE_MACS:
+        return None
+    return (network.input[0], *(size // 2 for size in network.input[1:]))
+
+
+def test_the_oracle_runs_the_cheap_networks_and_the_ceil_mode_ones_at_their_own_input():
+    assert [oracle_input(name) for name in ("resnet50", "squeezenet1_0", "alexnet-torchvision")] == [None] * 3
+    assert oracle_input("vgg16") == (3, 112, 112)
+
+
 def run_both(torch, builtin: str, model: str, tmp_path: Path, suffix: str = ".npz"):
     """What our float64 run on torchvision's weights and input must give: torchvision's outputs (main first, then
     each auxiliary head's, computed by its module on what it reads, since eval mode skips it) and the shapes its
     modules returned."""
-    network = load(builtin)
+    network = load(builtin, oracle_input(builtin))
     report = propagate(network, 1, "float64")
     oracle = build(torch, model)
     randomise(torch, oracle)
