@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import CnnCalcError
-from ..network import INPUT, Network, Node
+from ..network import INPUT, Network, Node, outputs_of
 from ..registry import REGISTRY, SELF, Operand, bind
 from . import kernels as K
 from .memory import last_uses
@@ -287,7 +287,7 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
     stops the run. A kernel that rejects its input raises CnnCalcError naming the layer.
     """
     last = last_uses([node.inputs for node in network.nodes])
-    final = len(network.nodes) - 1
+    kept = {out.index for out in outputs_of(network)}  # the network's outputs outlive their readers
     arrays: dict[int, np.ndarray] = {INPUT: x}
     del x  # so that the input is freed after its last reader, like any activation
     by_layer: dict[str, dict] = {}
@@ -303,6 +303,7 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
         first = node.inputs[0]
         reusable = (
             first != INPUT
+            and first not in kept
             and last.get(first) == index
             and node.inputs.count(first) == 1
             and xs[0].flags.writeable
@@ -322,7 +323,7 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
         seconds = time.perf_counter() - start
         del xs
         for producer in set(node.inputs):
-            if last.get(producer) == index and producer != final:
+            if last.get(producer) == index and producer not in kept:
                 arrays.pop(producer, None)
         arrays[index] = y
         yield Step(index, node, y, seconds)
