@@ -9,7 +9,10 @@ import pytest
 import yaml
 
 from cnncalc.ci.schema import schema
+from cnncalc.errors import CnnCalcError
+from cnncalc.load import parse_network
 from cnncalc.network import STRUCTURES
+from cnncalc.propagate import propagate
 from cnncalc.registry import BOOL, CHOICE, FLOAT, INT, PADDING, REGISTRY, SCALE, SIZES, Arg, ArgError
 
 ARCHITECTURES = sorted((Path(__file__).parent.parent / "architectures").glob("*.yaml"))
@@ -109,3 +112,38 @@ def test_each_argument_types_converter_and_schema_agree(arg, accepted, refused):
         with pytest.raises(ArgError):
             arg.convert(value, 2, {})
         assert not check.is_valid(value), value
+
+
+def test_schema_accepts_naming_control_aux_and_args():
+    text = """
+input: [8, 16, 16]
+args: [aux_logits: false, width: 8]
+layers:
+  - residual:
+      main: [conv: {out: width, kernel: 3, padding: 1}]
+      shortcut: {name: downsample, layers: [conv: {name: '0', out: width, kernel: 1}, batchnorm: {name: '1'}]}
+  - concat: {inline: true, branches: {branch1: [relu], branch2: []}}
+  - concat: {inline: "not aux_logits", branches: [[relu], [relu]]}
+  - aux: {name: aux1, when: aux_logits, layers: [globalavgpool, flatten, linear: 10]}
+  - repeat: {times: 2, start: 1, names: "denselayer{i}", layers: [relu]}
+"""
+    assert not list(validator().iter_errors(yaml.safe_load(text)))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "residual: {main: [relu], shortcut: {name: d}}",
+        "residual: {main: [relu], shortcut: {name: d, layers: []}}",
+        "aux: {layers: []}",
+        "aux: {name: a}",
+        "repeat: {times: 2, start: -1, layers: [relu]}",
+        "repeat: {times: 2, names: layer, layers: [relu]}",
+        "concat: {inlined: true, branches: [[relu], [relu]]}",
+    ],
+)
+def test_schema_rejects_bad_naming_control_and_aux(layer):
+    text = f"input: [3, 8, 8]\nlayers:\n  - relu\n  - {layer}\n"
+    assert list(validator().iter_errors(yaml.safe_load(text)))
+    with pytest.raises(CnnCalcError):
+        propagate(parse_network(text, "t.yaml"))

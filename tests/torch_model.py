@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from cnncalc.formulas import (
     same_padding,  # the oracle may share the formula: it checks values, not shapes
 )
-from cnncalc.network import INPUT, Network
+from cnncalc.network import INPUT, Network, outputs_of
 from cnncalc.registry import REGISTRY, Operand, bind
 
 
@@ -210,9 +210,13 @@ class TorchModel:
                         owner.weight.uniform_(0.5, 1.5)
                         owner.bias.normal_(0, 0.1)
 
-    @torch.no_grad()
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Run the graph on a NumPy batch and return the final output as NumPy."""
+        """Run the graph on a NumPy batch and return the main output as NumPy."""
+        return self.outputs(x)[0]
+
+    @torch.no_grad()
+    def outputs(self, x: np.ndarray) -> list[np.ndarray]:
+        """Run the graph on a NumPy batch and return every output (main first, then the aux heads) as NumPy."""
         nodes = self.network.nodes
         outputs = {INPUT: torch.from_numpy(np.ascontiguousarray(x)).to(self.dtype)}
         for index, node in enumerate(nodes):
@@ -226,7 +230,7 @@ class TorchModel:
             else:
                 y = self.modules[node.path](xs[0])
             outputs[index] = y
-        return outputs[len(nodes) - 1].numpy()
+        return [outputs[out.index].numpy() for out in outputs_of(self.network)]
 
 
 def parameter_count(model: TorchModel) -> int:

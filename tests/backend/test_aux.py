@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from cnncalc.backend import crosscheck, memory
-from cnncalc.backend.execute import WORKSPACE
+from cnncalc.backend.execute import WORKSPACE, forward
 from cnncalc.backend.weights import expected, initialise
 from cnncalc.load import parse_network
 from cnncalc.propagate import propagate
@@ -84,3 +85,20 @@ def test_memory_estimate_keeps_every_output_alive():
     # the last layer's moment holds at least every output (the main one and the finished aux1 head)
     held = sum(int(np.prod(report.layers[index].output)) for index in outputs) * 4
     assert estimate.activations >= held
+
+
+def test_every_output_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    from torch_model import TorchModel  # needs torch
+
+    network = parse_network(AUX, "t.yaml")
+    model = TorchModel(network, torch.float64)
+    model.randomise(0)
+    arrays = {key: tensor.numpy() for key, tensor in model.state_dict().items()}
+    x = np.random.default_rng(0).standard_normal((2, 3, 12, 12))
+    expected_outputs = model.outputs(x)
+    report = propagate(network, 2)
+    ran = {step.index: step.output.copy() for step in forward(network, arrays, x)}
+    assert len(expected_outputs) == len(report.outputs) == 3
+    for out, reference in zip(report.outputs, expected_outputs):
+        np.testing.assert_allclose(ran[out.index], reference, rtol=1e-9, atol=1e-12)
