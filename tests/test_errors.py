@@ -450,14 +450,14 @@ CASES = {
     "upsample too small": (layers("- upsample: 0.01"), "upsample: output size 0x0 is below 1", 4, 15, None),
     "add shapes": (
         layers("- conv: {name: a, out: 4, kernel: 1}", "- conv: {out: 5, kernel: 1}", "- add: [a, previous]"),
-        "cannot add tensors of different shapes: a 4x32x32, conv1 5x32x32",
+        "cannot add tensors whose shapes do not broadcast: a 4x32x32, conv1 5x32x32",
         6,
         5,
         "add1",
     ),
     "residual shapes": (
         layers("- residual: {main: [conv: {out: 4, kernel: 1}]}"),
-        "cannot add tensors of different shapes: conv1 4x32x32, input 3x32x32",
+        "cannot add tensors whose shapes do not broadcast: conv1 4x32x32, input 3x32x32",
         4,
         5,
         "add",

@@ -66,6 +66,33 @@ def _stochastic_depth(a):
     """torchvision's own module (the identity in eval mode); the oracle needs torchvision for it."""
     ops = pytest.importorskip("torchvision.ops")
     return ops.StochasticDepth(a.p, a.mode)
+class _Function(nn.Module):
+    """A parameter-free torch function as a module (permute, chunk)."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x):
+        return self.function(x)
+
+
+class _OverDim(nn.Module):
+    """nn.LayerNorm applied over one dimension: moved last, normalised, moved back (ConvNeXt's LayerNorm2d)."""
+
+    def __init__(self, module, dim):
+        super().__init__()
+        self.module, self.dim = module, dim
+
+    def forward(self, x):
+        return self.module(x.movedim(self.dim, -1)).movedim(-1, self.dim)
+
+
+_PADS = {  # mode -> module class by rank; constant takes the value as its second argument
+    "constant": (nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d),
+    "reflect": (nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d),
+    "replicate": (nn.ReplicationPad1d, nn.ReplicationPad2d, nn.ReplicationPad3d),
+}
 
 
 def _symmetric(pairs):
@@ -124,9 +151,20 @@ def _module(kind: str, a, shape: tuple):
         mode = "nearest" if a.mode == "nearest" else _by_rank(rank, "linear", "bilinear", "trilinear")
         size = a.size if a.size is not None else [int(n * s) for n, s in zip(shape[1:], a.scale)]
         return nn.Upsample(size=tuple(size), mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+    if kind == "layernorm":
+        axis = a.dim - 1 if a.dim > 0 else len(shape) + a.dim  # per sample
+        norm = nn.LayerNorm(shape[axis], eps=a.eps)
+        return norm if axis == len(shape) - 1 else _OverDim(norm, axis + 1)
+    if kind == "pad":
+        cls = _by_rank(rank, *_PADS[a.mode])
+        pad = _torch_pad(a.padding)
+        return cls(pad, 0.0 if a.value is None else a.value) if a.mode == "constant" else cls(pad)
     simple = {
         "flatten": lambda: nn.Flatten(),
-        "linear": lambda: nn.Linear(shape[0], a.out, a.bias),
+        "linear": lambda: nn.Linear(shape[-1], a.out, a.bias),  # on the last dimension, per position or flat
+        "permute": lambda: _Function(lambda x: x.permute(0, *(d + 1 for d in a.dims))),
+        "channelshuffle": lambda: nn.ChannelShuffle(a.groups),
+        "chunk": lambda: _Function(lambda x: torch.chunk(x, a.chunks, dim=1)[a.index]),
         "lrn": lambda: nn.LocalResponseNorm(a.size, a.alpha, a.beta, a.k),
         "dropout": lambda: nn.Dropout(a.p),
         "stochasticdepth": lambda: _stochastic_depth(a),
@@ -151,7 +189,7 @@ def _module(kind: str, a, shape: tuple):
 
 def _weight_owner(module):
     """The module holding a layer's parameters (inside the padding wrapper, if any)."""
-    return module.module if isinstance(module, _Padded) else module
+    return module.module if isinstance(module, (_Padded, _OverDim)) else module
 
 
 class TorchModel:
@@ -225,6 +263,10 @@ class TorchModel:
                 y = xs[0]
                 for other in xs[1:]:
                     y = y + other
+            elif node.kind == "mul":
+                y = xs[0]
+                for other in xs[1:]:
+                    y = y * other
             elif node.kind == "concat":
                 y = torch.cat(xs, dim=1)
             else:
