@@ -13,7 +13,7 @@ from cnncalc.errors import CnnCalcError
 from cnncalc.load import parse_network
 from cnncalc.network import STRUCTURES
 from cnncalc.propagate import propagate
-from cnncalc.registry import BOOL, CHOICE, FLOAT, INT, PADDING, REGISTRY, SCALE, SIZES, Arg, ArgError
+from cnncalc.registry import BOOL, CHOICE, FLOAT, INT, PADDING, PAIRS, REGISTRY, SCALE, SIZES, WHOLES, Arg, ArgError
 
 ARCHITECTURES = sorted((Path(__file__).parent.parent / "architectures").glob("*.yaml"))
 
@@ -99,6 +99,8 @@ ARG_SAMPLES = [
     (Arg("k", SIZES, ""), [3, [1, 7]], [0, [1, 0], [1.5, 2]]),
     (Arg("pad", PADDING, "", minimum=0), ["same", "valid", 0, [1, 2], [[0, 1], [1, 1]]], [-1, [[0, 1, 2], 1]]),
     (Arg("s", SCALE, ""), [2, 1.5, [2, 0.5]], [0, -1, [2, 0]]),
+    (Arg("pairs", PAIRS, "", minimum=0), [0, [1, 2], [[0, 1], [1, 1]]], [-1, [[0, 1, 2], 1], [1, True]]),
+    (Arg("dims", WHOLES, "", minimum=0), [[0], [2, 0, 1]], [[], 3, [-1], [1.5]]),
 ]
 
 
