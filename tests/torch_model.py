@@ -66,6 +66,8 @@ def _stochastic_depth(a):
     """torchvision's own module (the identity in eval mode); the oracle needs torchvision for it."""
     ops = pytest.importorskip("torchvision.ops")
     return ops.StochasticDepth(a.p, a.mode)
+
+
 class _Function(nn.Module):
     """A parameter-free torch function as a module (permute, chunk)."""
 

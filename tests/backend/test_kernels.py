@@ -732,6 +732,8 @@ def test_stochastic_depth_matches_torchvision_in_eval_mode(torch, mode):
     module = ops.StochasticDepth(0.4, mode).eval()
     x = random(0, 4, 3, 5, 5)
     assert_close(kernels.stochastic_depth(x), numpy_of(module(torch.from_numpy(x))))
+
+
 BROADCASTS = [
     [(2, 4, 5, 6), (2, 4, 1, 1)],  # squeeze-and-excitation
     [(2, 1, 5, 6), (2, 4, 1, 1)],  # both stretch
