@@ -367,9 +367,7 @@ def run(
     ),
     input_data: str | None = typer.Option(None, "--input-data", help="An .npy input batch instead of noise."),
     save_output: str | None = typer.Option(
-        None,
-        "--save-output",
-        help="Write the main output as .npy; each auxiliary output beside it (OUT.aux1.npy).",
+        None, "--save-output", help="Write the main output as .npy; each auxiliary output beside it (OUT.aux1.npy)."
     ),
     dtype: RunDType = typer.Option(RunDType.float32, "--dtype", help="Element type of the arrays."),
     max_memory: str = typer.Option("4GiB", "--max-memory", help="Refuse a run estimated above this (512MiB, 2GB)."),

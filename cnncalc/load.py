@@ -151,7 +151,9 @@ def description_args(value: Any, location: Location, settings: dict) -> dict:
         if name in settings:
             arguments[name] = _setting(name, settings[name], default)
         elif default is None:
-            raise CnnCalcError(f"the description needs the argument '{name}': give it with --set {name}=VALUE", location)
+            raise CnnCalcError(
+                f"the description needs the argument '{name}': give it with --set {name}=VALUE", location
+            )
         elif isinstance(default, str) and not (default.isidentifier() and default not in arguments):
             try:
                 arguments[name] = evaluate(default, arguments)

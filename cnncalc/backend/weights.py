@@ -2,7 +2,8 @@
 from an .npz or a .safetensors file.
 
 Keys follow PyTorch's state_dict naming, ``<layer path>.<array name>`` (``layer1.0.conv1.weight``,
-``bn1.running_var``), taken from the propagator's weight list. Listing the keys is static (``cnncalc weights``
+``bn1.running_var``), or the layer path alone for a bare parameter (a ``scale``'s ``features.1.0.layer_scale``,
+``Weight.key``), taken from the propagator's weight list. Listing the keys is static (``cnncalc weights``
 must not pay for importing NumPy), so NumPy is imported inside the functions that make or read arrays.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ..errors import CnnCalcError, UsageError
 from ..propagate import Report
-from ..registry import format_shape, suggest
+from ..registry import SELF, format_shape, suggest
 
 #: PyTorch's batch-norm counter: present in every state_dict, meaningless at inference, so tolerated in a file.
 IGNORED_SUFFIX = ".num_batches_tracked"
@@ -36,9 +37,9 @@ class ExpectedWeight:
 
 
 def expected(report: Report) -> list[ExpectedWeight]:
-    """Every array of the network, in layer order, keyed ``<path>.<name>``."""
+    """Every array of the network, in layer order, keyed ``<path>.<name>`` (or ``<path>`` for a SELF array)."""
     return [
-        ExpectedWeight(f"{layer.path}.{weight.name}", tuple(weight.shape), weight.trainable, layer.path, weight.name)
+        ExpectedWeight(weight.key(layer.path), tuple(weight.shape), weight.trainable, layer.path, weight.name)
         for layer in report.layers
         for weight in layer.weights
     ]
@@ -52,8 +53,9 @@ def initialise(report: Report, seed: int = 0, dtype: str = "float32") -> dict:
     """Deterministic random arrays for every expected key.
 
     He-normal (std sqrt(2 / fan_in)) for convolution and linear weights, biases uniform in [-0.05, 0.05),
-    batch-norm scales uniform in [0.5, 1.5), running means normal with std 0.1 and running variances uniform in
-    [0.5, 1.5), so that inference batch norm is not the identity. Values are drawn in float32 whatever the run's
+    one-dimensional weights (batch-norm scales, PReLU slopes) and the arrays keyed by the layer path (layer scales)
+    uniform in [0.5, 1.5), running means normal with std 0.1 and running variances uniform in [0.5, 1.5), so that
+    inference batch norm is not the identity. Values are drawn in float32 whatever the run's
     dtype, so a float64 run of the same seed uses the same weights.
     """
     import numpy as np
@@ -72,7 +74,7 @@ def _draw(rng, weight: ExpectedWeight):
     shape = weight.shape
     if weight.name == "weight" and len(shape) >= 2:
         return _scaled(rng.standard_normal(shape, dtype=np.float32), sqrt(2.0 / prod(shape[1:])))
-    if weight.name == "weight" or weight.name == "running_var":
+    if weight.name in ("weight", "running_var", SELF):
         return _scaled(rng.random(shape, dtype=np.float32), 1.0, 0.5)
     if weight.name == "running_mean":
         return _scaled(rng.standard_normal(shape, dtype=np.float32), 0.1)

@@ -11,7 +11,7 @@ import pytest
 
 from cnncalc.backend import weights
 from cnncalc.errors import CnnCalcError
-from cnncalc.load import load
+from cnncalc.load import load, parse_network
 from cnncalc.propagate import propagate
 
 
@@ -264,3 +264,48 @@ def test_without_the_safetensors_package_the_error_says_what_to_install(cli, tmp
     assert result.stderr.strip().splitlines() == [
         "error: reading .safetensors weights needs the safetensors package: pip install 'cnncalc[safetensors]'"
     ]
+
+
+LAYER_SCALE = "name: t\ninput: [6, 4, 4]\nlayers:\n  - residual:\n      name: block\n      main:\n" + "".join(
+    f"        - {layer}\n" for layer in ("conv: {out: 6, kernel: 1}", "prelu: 6", "scale: {name: layer_scale}")
+)
+
+
+def layer_scale_report():
+    return propagate(parse_network(LAYER_SCALE, "t.yaml"))
+
+
+def test_a_scale_array_is_keyed_by_its_layer_path_alone(cli, tmp_path):
+    """As torchvision ConvNeXt's ``features.1.0.layer_scale``: no ``.weight`` after the path."""
+    keys = {weight.key: weight for weight in weights.expected(layer_scale_report())}
+    assert list(keys) == ["block.conv1.weight", "block.conv1.bias", "block.prelu1.weight", "block.layer_scale"]
+    assert keys["block.layer_scale"].shape == (6, 1, 1) and keys["block.layer_scale"].layer == "block.layer_scale"
+    (tmp_path / "t.yaml").write_text(LAYER_SCALE)
+    listed = cli("weights", str(tmp_path / "t.yaml")).stdout.splitlines()
+    assert any(line.split()[:4] == ["block.layer_scale", "6x1x1", "6", "parameter"] for line in listed)
+
+
+def test_a_scale_array_is_drawn_around_one_and_read_from_a_file(cli, tmp_path):
+    report = layer_scale_report()
+    arrays = weights.initialise(report, 0)
+    assert 0.5 <= arrays["block.layer_scale"].min() and arrays["block.layer_scale"].max() < 1.5
+    assert 0.5 <= arrays["block.prelu1.weight"].min() and arrays["block.prelu1.weight"].max() < 1.5
+    arrays["block.layer_scale"] = np.full((6, 1, 1), 2.0)
+    loaded = weights.load(save(tmp_path / "w.npz", arrays), report, "float64")
+    np.testing.assert_array_equal(loaded["block.layer_scale"], np.full((6, 1, 1), 2.0))
+    (tmp_path / "t.yaml").write_text(LAYER_SCALE)
+    result = cli("run", str(tmp_path / "t.yaml"), "--weights", str(tmp_path / "w.npz"))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_scale_array_under_a_weight_suffix_is_refused_with_the_right_key(tmp_path):
+    report = layer_scale_report()
+    arrays = weights.initialise(report, 0)
+    arrays["block.layer_scale.weight"] = arrays.pop("block.layer_scale")
+    with pytest.raises(
+        CnnCalcError, match=r"unexpected array 'block.layer_scale.weight' .* \(did you mean 'block.layer_scale'\?\)"
+    ):
+        weights.load(save(tmp_path / "w.npz", arrays), report)
+    del arrays["block.layer_scale.weight"]
+    with pytest.raises(CnnCalcError, match=r"missing array 'block.layer_scale' \(expected shape 6x1x1\)"):
+        weights.load(save(tmp_path / "w.npz", arrays), report)
