@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 from .errors import CnnCalcError, UsageError
 from .gcpause import gc_paused
-from .network import INPUT, Group, Network
-from .registry import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
+from .network import INPUT, Group, Network, outputs_of
+from .registry import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape, suggest
 from .symbolic.algebra import Sym, evaluate, is_symbolic
 from .symbolic.recording import Recorded, active_collector, collecting
 
@@ -47,8 +47,21 @@ class Totals(NamedTuple):
     input_bytes: int
 
 
+class OutputResult(NamedTuple):
+    """One output of the network: the layer giving it, the aux group it ends (None for the main one), its shape."""
+
+    path: str
+    aux: str | None
+    shape: tuple
+    index: int
+
+
 class Report(NamedTuple):
-    """The result of propagating a network at one input size, batch and dtype."""
+    """The result of propagating a network at one input size, batch and dtype.
+
+    ``output`` is the main output's shape; ``outputs`` lists every output, main first. The totals are over every
+    layer, the auxiliary heads' included.
+    """
 
     name: str
     file: str
@@ -58,6 +71,7 @@ class Report(NamedTuple):
     layers: tuple[LayerResult, ...]
     groups: tuple[Group, ...]
     totals: Totals
+    outputs: tuple[OutputResult, ...] = ()
 
 
 def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
@@ -125,15 +139,20 @@ def _propagate(network: Network, batch: int, dtype: str) -> Report:
                 line=node.location.line,
             )
         )
+    outputs = tuple(
+        OutputResult(results[out.index].path, out.aux, results[out.index].output, out.index)
+        for out in outputs_of(network)
+    )
     return Report(
         network.name,
         network.file,
         (batch, *network.input),
-        results[-1].output,
+        outputs[0].shape,
         dtype,
         tuple(results),
         network.groups,
         _totals(results, batch * prod(network.input), DTYPE_BYTES[dtype]),
+        outputs,
     )
 
 
@@ -183,6 +202,32 @@ def propagate_symbolic(network: Network, batch=1, dtype: str = "float32") -> tup
     return report, collector.items
 
 
+def size_binding(network: Network, batch, settings: dict) -> dict | None:
+    """The ``--set`` values that are not the description's ``args:``: sizes of the input's and batch's symbols
+    (None when there are none). A name that is neither is a usage error with a suggestion."""
+    rest = {name: value for name, value in settings.items() if name not in (network.args or {})}
+    if not rest:
+        return None
+    symbols, arguments = symbols_of(network, batch), sorted(network.args or {})
+    if not symbols and not arguments:
+        raise UsageError(
+            "--set needs size symbols in the input or batch (e.g. --input 3xHxW) or names declared in the"
+            f" description's 'args:', received {', '.join(rest)}"
+        )
+    for name, value in rest.items():
+        if name not in symbols:
+            takes = [
+                *([f"the description's args ({', '.join(arguments)})"] if arguments else []),
+                *([f"the size symbols ({', '.join(symbols)})"] if symbols else []),
+            ]
+            raise UsageError(
+                f"--set: unknown name '{name}'{suggest(name, [*arguments, *symbols])}; it sets {' and '.join(takes)}"
+            )
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UsageError(f"--set {name}: a size is a whole number >= 1, received {value!r}")
+    return rest
+
+
 def propagate_any(
     network: Network, batch=1, dtype: str = "float32", binding: dict | None = None
 ) -> tuple[Report, list[Recorded]]:
@@ -229,7 +274,10 @@ def evaluate_report(network: Network, batch, report: Report, conditions: list[Re
         for layer in report.layers
     )
     totals = Totals(**{name: at(value) for name, value in report.totals._asdict().items()})
-    return report._replace(input=at(report.input), output=at(report.output), layers=layers, totals=totals)
+    outputs = tuple(out._replace(shape=at(out.shape)) for out in report.outputs)
+    return report._replace(
+        input=at(report.input), output=at(report.output), layers=layers, totals=totals, outputs=outputs
+    )
 
 
 def at_resolutions(network: Network, resolutions: list[int], batch=1, dtype: str = "float32") -> list[Report]:

@@ -204,6 +204,17 @@ def labelled(rows: list[list[str]]) -> str:
     return "\n".join(aligned(rows, minimum=(11,)))
 
 
+def outputs_line(report: Report) -> list[list[str]]:
+    """With auxiliary outputs, the summary line naming every output and saying the totals include them all."""
+    if len(report.outputs) < 2:
+        return []
+    shown = ", ".join(
+        f"{out.path} {format_shape(out.shape)}" + (" (main)" if out.aux is None else f" ({out.aux})")
+        for out in report.outputs
+    )
+    return [["outputs", f"{shown}; the totals include all {len(report.outputs)} outputs"]]
+
+
 def summary(report: Report) -> str:
     """The totals, one line per figure: in human units for whole numbers, as exact expressions for symbolic sizes."""
     t = report.totals
@@ -211,6 +222,7 @@ def summary(report: Report) -> str:
         return _symbolic_summary(report)
     return labelled(
         [
+            *outputs_line(report),
             ["params", f"{human(t.params)} ({grouped(t.params)})  + buffers {grouped(t.buffers)}"],
             ["MACs", f"{human(t.macs, 'MACs')} ({grouped(t.macs)})"],
             ["FLOPs", f"{human(t.flops, 'FLOPs')} ({grouped(t.flops)})"],
@@ -232,6 +244,7 @@ def _symbolic_summary(report: Report) -> str:
 
     return labelled(
         [
+            *outputs_line(report),
             ["params", f"{exact(t.params)}  + buffers {exact(t.buffers)}"],
             ["MACs", exact(t.macs)],
             ["FLOPs", exact(t.flops)],
@@ -253,6 +266,7 @@ def to_json(report: Report) -> dict:
         "dtype": report.dtype,
         "input": list(report.input),
         "output": list(report.output),
+        "outputs": [{"path": out.path, "aux": out.aux, "shape": list(out.shape)} for out in report.outputs],
         "layers": [
             {
                 "path": layer.path,
@@ -278,6 +292,7 @@ def to_json(report: Report) -> dict:
             "activation_bytes": report.totals.activation_bytes,
             "param_bytes": report.totals.param_bytes,
             "input_bytes": report.totals.input_bytes,
+            "outputs": [out.path for out in report.outputs],
         },
         "convention": CONVENTION,
     }
