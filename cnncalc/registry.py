@@ -284,8 +284,15 @@ class Arg(NamedTuple):
         return self.type.convert(self, value, rank, names)
 
 
+#: The name of an array keyed by its layer's path alone (PyTorch's bare parameters, as torchvision ConvNeXt's
+#: ``features.1.0.layer_scale``), where every other array is keyed ``<layer path>.<name>``.
+SELF = ""
+
+
 class Weight(NamedTuple):
-    """One named array a layer owns: trainable parameters or buffers (batch-norm running statistics)."""
+    """One named array a layer owns: trainable parameters or buffers (batch-norm running statistics).
+
+    The name ``SELF`` (empty) keys the array by the layer's path itself."""
 
     name: str
     shape: tuple[int, ...]
@@ -294,6 +301,10 @@ class Weight(NamedTuple):
     @property
     def size(self) -> int:
         return prod(self.shape)
+
+    def key(self, path: str) -> str:
+        """The array's key in a weights file: ``<path>.<name>``, or the path itself for a ``SELF`` array."""
+        return f"{path}.{self.name}" if self.name != SELF else path
 
 
 class Operand(NamedTuple):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from math import prod
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -17,7 +18,7 @@ from torch.nn import functional as F
 from cnncalc.formulas import (
     same_padding,  # the oracle may share the formula: it checks values, not shapes
 )
-from cnncalc.network import INPUT, Network
+from cnncalc.network import INPUT, Network, outputs_of
 from cnncalc.registry import REGISTRY, Operand, bind
 
 
@@ -43,6 +44,28 @@ class _Padded(nn.Module):
 
     def forward(self, x):
         return self.module(F.pad(x, self.pad, value=self.value) if any(self.pad) else x)
+
+
+class _LayerScale(nn.Module):
+    """torchvision ConvNeXt's layer scale: ``self.layer_scale * x``, a parameter of shape [C, 1, ...] whose
+    state_dict key is the module's path itself (``features.1.0.layer_scale``)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(shape[0], *(1,) * (len(shape) - 1)))
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            self.layer_scale.uniform_(0.5, 1.5)
+
+    def forward(self, x):
+        return self.layer_scale * x
+
+
+def _stochastic_depth(a):
+    """torchvision's own module (the identity in eval mode); the oracle needs torchvision for it."""
+    ops = pytest.importorskip("torchvision.ops")
+    return ops.StochasticDepth(a.p, a.mode)
 
 
 class _Function(nn.Module):
@@ -146,14 +169,22 @@ def _module(kind: str, a, shape: tuple):
         "chunk": lambda: _Function(lambda x: torch.chunk(x, a.chunks, dim=1)[a.index]),
         "lrn": lambda: nn.LocalResponseNorm(a.size, a.alpha, a.beta, a.k),
         "dropout": lambda: nn.Dropout(a.p),
+        "stochasticdepth": lambda: _stochastic_depth(a),
         "relu": lambda: nn.ReLU(),
+        "relu6": lambda: nn.ReLU6(),
         "leakyrelu": lambda: nn.LeakyReLU(a.slope),
+        "prelu": lambda: nn.PReLU(a.channels),
+        "elu": lambda: nn.ELU(a.alpha),
         "sigmoid": lambda: nn.Sigmoid(),
+        "hardsigmoid": lambda: nn.Hardsigmoid(),
         "tanh": lambda: nn.Tanh(),
         "gelu": lambda: nn.GELU(),
         "silu": lambda: nn.SiLU(),
+        "hardswish": lambda: nn.Hardswish(),
+        "mish": lambda: nn.Mish(),
         "identity": lambda: nn.Identity(),
         "softmax": lambda: nn.Softmax(dim=a.dim),
+        "scale": lambda: _LayerScale(shape),
     }
     return simple[kind]()
 
@@ -186,17 +217,20 @@ class TorchModel:
                 shapes[index] = tuple(module(probe).shape[1:])
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """Every array under cnncalc's key (``<path>.<name>``), including batch norms' num_batches_tracked."""
+        """Every array under cnncalc's key (``<path>.<name>``, a layer scale's ``<path>``), including batch norms'
+        num_batches_tracked."""
         state = {}
         for path, module in self.modules.items():
-            for name, tensor in _weight_owner(module).state_dict().items():
-                state[f"{path}.{name}"] = tensor
+            owner = _weight_owner(module)
+            for name, tensor in owner.state_dict().items():
+                state[path if isinstance(owner, _LayerScale) else f"{path}.{name}"] = tensor
         return state
 
     def load(self, arrays: dict) -> None:
-        """Copy arrays keyed ``<path>.<name>`` (as cnncalc initialises or loads them) into the modules."""
+        """Copy arrays keyed ``<path>.<name>`` or ``<path>`` (as cnncalc initialises or loads them) into the
+        modules."""
         for key, array in arrays.items():
-            path, name = key.rsplit(".", 1)
+            path, name = (key, "layer_scale") if key in self.modules else key.rsplit(".", 1)
             target = getattr(_weight_owner(self.modules[path]), name)
             with torch.no_grad():
                 target.copy_(torch.from_numpy(np.asarray(array)).to(target.dtype))
@@ -216,9 +250,13 @@ class TorchModel:
                         owner.weight.uniform_(0.5, 1.5)
                         owner.bias.normal_(0, 0.1)
 
-    @torch.no_grad()
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Run the graph on a NumPy batch and return the final output as NumPy."""
+        """Run the graph on a NumPy batch and return the main output as NumPy."""
+        return self.outputs(x)[0]
+
+    @torch.no_grad()
+    def outputs(self, x: np.ndarray) -> list[np.ndarray]:
+        """Run the graph on a NumPy batch and return every output (main first, then the aux heads) as NumPy."""
         nodes = self.network.nodes
         outputs = {INPUT: torch.from_numpy(np.ascontiguousarray(x)).to(self.dtype)}
         for index, node in enumerate(nodes):
@@ -236,7 +274,7 @@ class TorchModel:
             else:
                 y = self.modules[node.path](xs[0])
             outputs[index] = y
-        return outputs[len(nodes) - 1].numpy()
+        return [outputs[out.index].numpy() for out in outputs_of(self.network)]
 
 
 def parameter_count(model: TorchModel) -> int:

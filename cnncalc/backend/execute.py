@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import CnnCalcError
 from ..network import INPUT, Network, Node, outputs_of
-from ..registry import REGISTRY, Operand, bind
+from ..registry import REGISTRY, SELF, Operand, bind
 from . import kernels as K
 from .memory import last_uses
 
@@ -88,6 +88,11 @@ def _padded_copy_workspace(layer: LayerResult, input_shape: tuple, input_element
     return 2 * input_elements
 
 
+def _one_temporary_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """One temporary the size of the input beside the output (the max(x, 0) term of prelu, elu, mish)."""
+    return input_elements
+
+
 def _max_pool(a, xs, w):
     x, stride = xs[0], _pool_stride(a)
     pads = resolve_padding(a.padding, x.shape[2:], a.kernel, stride, a.dilation)
@@ -144,14 +149,22 @@ KERNELS: dict[str, Kernel] = {
     "batchnorm": _batch_norm,
     "lrn": lambda a, xs, w: K.lrn(xs[0], a.size, a.alpha, a.beta, a.k),
     "dropout": lambda a, xs, w: K.dropout(xs[0], a.p),
+    "stochasticdepth": lambda a, xs, w: K.stochastic_depth(xs[0]),
     "relu": lambda a, xs, w: K.relu(xs[0]),
+    "relu6": lambda a, xs, w: K.relu6(xs[0]),
     "leakyrelu": lambda a, xs, w: K.leaky_relu(xs[0], a.slope),
+    "prelu": lambda a, xs, w: K.prelu(xs[0], w["weight"]),
+    "elu": lambda a, xs, w: K.elu(xs[0], a.alpha),
     "sigmoid": lambda a, xs, w: K.sigmoid(xs[0]),
+    "hardsigmoid": lambda a, xs, w: K.hardsigmoid(xs[0]),
     "tanh": lambda a, xs, w: K.tanh(xs[0]),
     "gelu": lambda a, xs, w: K.gelu(xs[0]),
     "silu": lambda a, xs, w: K.silu(xs[0]),
+    "hardswish": lambda a, xs, w: K.hardswish(xs[0]),
+    "mish": lambda a, xs, w: K.mish(xs[0]),
     "identity": lambda a, xs, w: xs[0].copy(),
     "softmax": lambda a, xs, w: K.softmax(xs[0], axis=a.dim),
+    "scale": lambda a, xs, w: K.scale(xs[0], w[SELF]),
     "upsample": _upsample,
     "add": lambda a, xs, w: K.add(*xs),
     "concat": lambda a, xs, w: K.concat(xs, axis=1),
@@ -172,6 +185,9 @@ WORKSPACE: dict[str, Workspace] = {
     "avgpool": _padded_copy_workspace,
     "lrn": _padded_copy_workspace,
     "upsample": _padded_copy_workspace,
+    "prelu": _one_temporary_workspace,
+    "elu": _one_temporary_workspace,
+    "mish": _one_temporary_workspace,
     "layernorm": _one_temporary_workspace,
     "pad": _pad_workspace,
 }
@@ -212,13 +228,64 @@ def _join_in_place(kernel: Callable, ufunc) -> Kernel:
     return run
 
 
+def _relu6_inplace(a, xs, w):
+    return np.clip(xs[0], 0, 6, out=xs[0])
+
+
+def _hardsigmoid_inplace(a, xs, w):
+    x = xs[0]
+    x += 3
+    np.clip(x, 0, 6, out=x)
+    x /= 6
+    return x
+
+
+def _prelu_inplace(a, xs, w):
+    """The kernel's min(x, 0) * weight + max(x, 0), with the positive part the only temporary."""
+    x, slopes = xs[0], w["weight"]
+    if slopes.shape not in ((1,), (x.shape[1],)):
+        return K.prelu(x, slopes)  # let the kernel refuse
+    positive = np.maximum(x, 0)
+    np.minimum(x, 0, out=x)
+    x *= slopes.astype(x.dtype, copy=False).reshape((-1,) + (1,) * (x.ndim - 2))
+    x += positive
+    return x
+
+
+def _elu_inplace(a, xs, w):
+    """The kernel's alpha * expm1(min(x, 0)) + max(x, 0), with the positive part the only temporary."""
+    x = xs[0]
+    positive = np.maximum(x, 0)
+    np.minimum(x, 0, out=x)
+    np.expm1(x, out=x)
+    x *= a.alpha
+    x += positive
+    return x
+
+
+def _scale_inplace(a, xs, w):
+    x, factors = xs[0], w[SELF]
+    if factors.shape != (x.shape[1],) + (1,) * (x.ndim - 2):
+        return K.scale(x, factors)  # let the kernel refuse
+    x *= factors.astype(x.dtype, copy=False)
+    return x
+
+
 #: Variants that overwrite their first input, used when no later layer reads it: this is what keeps a
 #: ResNet's batch-norm, ReLU and residual adds from allocating (PyTorch's inplace=True does the same).
+#: The identities at inference (stochastic depth) pass their input on as their output. Hardswish and mish are
+#: left out: they need a temporary as large as the input either way, so in place they would save nothing.
 IN_PLACE: dict[str, Kernel] = {
     "relu": _relu_inplace,
     "batchnorm": _batch_norm_inplace,
     "add": _join_in_place(K.add, np.add),
     "mul": _join_in_place(K.mul, np.multiply),
+    "relu6": _relu6_inplace,
+    "hardsigmoid": _hardsigmoid_inplace,
+    "prelu": _prelu_inplace,
+    "elu": _elu_inplace,
+    "scale": _scale_inplace,
+    "stochasticdepth": lambda a, xs, w: xs[0],
 }
 
 
@@ -261,8 +328,10 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
     arrays: dict[int, np.ndarray] = {INPUT: x}
     del x  # so that the input is freed after its last reader, like any activation
     by_layer: dict[str, dict] = {}
+    paths = {node.path for node in network.nodes}
     for key, array in weights.items():
-        path, name = key.rsplit(".", 1)
+        # a key that is a layer's path is that layer's SELF array (Weight.key); no other key can be one
+        path, name = (key, SELF) if key in paths else key.rsplit(".", 1)
         by_layer.setdefault(path, {})[name] = array
     for index, node in enumerate(network.nodes):
         xs = [arrays[producer] for producer in node.inputs]

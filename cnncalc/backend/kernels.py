@@ -255,6 +255,37 @@ def leaky_relu(x, negative_slope=0.01):
     return np.where(x > 0, x, x * negative_slope)
 
 
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    return np.clip(x, 0, 6)
+
+
+def _channel_vector(x, values):
+    """Per-channel values (C,) shaped to broadcast over x (N, C, *spatial), in x's dtype."""
+    return values.astype(x.dtype, copy=False).reshape((-1,) + (1,) * (x.ndim - _FIRST_SPATIAL))
+
+
+def prelu(x, weight):
+    """x where positive, weight * x elsewhere; weight holds one shared slope (1,) or one per channel (C,).
+
+    Computed as min(x, 0) * weight + max(x, 0): one buffer besides the output."""
+    if weight.shape not in ((1,), (x.shape[1],)):
+        raise ValueError(f"prelu weight {weight.shape} is neither one shared slope nor one per channel ({x.shape[1]})")
+    out = np.minimum(x, 0)
+    out *= _channel_vector(x, weight)
+    out += np.maximum(x, 0)
+    return out
+
+
+def elu(x, alpha=1.0):
+    """x where positive, alpha * (exp(x) - 1) elsewhere, as alpha * expm1(min(x, 0)) + max(x, 0)."""
+    out = np.minimum(x, 0)
+    np.expm1(out, out=out)
+    out *= alpha
+    out += np.maximum(x, 0)
+    return out
+
+
 def sigmoid(x):
     """Logistic function without overflow: exp only ever sees -|x|."""
     decay = np.exp(-np.abs(x))
@@ -266,9 +297,38 @@ def tanh(x):
     return np.tanh(x)
 
 
+def hardsigmoid(x):
+    """relu6(x + 3) / 6, in the output's buffer."""
+    out = x + 3
+    np.clip(out, 0, 6, out=out)
+    out /= 6
+    return out
+
+
 def silu(x):
     """x * sigmoid(x)."""
     return x * sigmoid(x)
+
+
+def hardswish(x):
+    """x * relu6(x + 3) / 6 (PyTorch's order of operations), in the output's buffer."""
+    out = x + 3
+    np.clip(out, 0, 6, out=out)
+    out *= x
+    out /= 6
+    return out
+
+
+def mish(x):
+    """x * tanh(softplus(x)), with softplus(x) = log1p(exp(-|x|)) + max(x, 0) so that exp cannot overflow."""
+    out = np.abs(x)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(x, 0)
+    np.tanh(out, out=out)
+    out *= x
+    return out
 
 
 def gelu(x):
@@ -285,6 +345,19 @@ def softmax(x, axis=1):
 def dropout(x, p=0.5):
     """Identity: dropout does nothing at inference."""
     return x.copy()
+
+
+def stochastic_depth(x):
+    """Identity: stochastic depth does nothing at inference."""
+    return x.copy()
+
+
+def scale(x, weight):
+    """x times a learned per-channel multiplier of shape (C, 1, ...), a 1 per spatial dim (PyTorch's layer scale)."""
+    if weight.shape != (x.shape[1],) + (1,) * (x.ndim - _FIRST_SPATIAL):
+        expected = (x.shape[1],) + (1,) * (x.ndim - _FIRST_SPATIAL)
+        raise ValueError(f"scale array of shape {weight.shape} does not fit input {x.shape}: expected {expected}")
+    return x * weight.astype(x.dtype, copy=False)
 
 
 # --- error function (W. J. Cody, "Rational Chebyshev approximation for the error function", 1969;
@@ -457,8 +530,9 @@ def layer_norm(x, weight, bias, dim=1, eps=1e-5):
         raise ValueError(f"layer_norm weight {weight.shape} and bias {bias.shape} must be ({size},)")
     shape = [1] * x.ndim
     shape[dim] = size
-    out = x - np.mean(x, axis=dim, keepdims=True)
-    out /= np.sqrt(np.mean(np.square(out), axis=dim, keepdims=True) + eps)
+    # Means as sums divided by the size: np.mean over a middle axis allocates a quarter of x on the way.
+    out = x - np.add.reduce(x, axis=dim, keepdims=True) / size
+    out /= np.sqrt(np.add.reduce(np.square(out), axis=dim, keepdims=True) / size + eps)  # one temporary: the squares
     out *= weight.astype(x.dtype, copy=False).reshape(shape)
     out += bias.astype(x.dtype, copy=False).reshape(shape)
     return out
