@@ -362,13 +362,12 @@ def run(
     weights: str | None = typer.Option(
         None,
         "--weights",
-        help="An .npz of arrays keyed <layer path>.weight, .bias, .running_mean, .running_var (see 'cnncalc weights').",
+        help="An .npz or .safetensors of arrays keyed <layer path>.weight, .bias, .running_mean, .running_var "
+        "(see 'cnncalc weights').",
     ),
     input_data: str | None = typer.Option(None, "--input-data", help="An .npy input batch instead of noise."),
     save_output: str | None = typer.Option(
-        None,
-        "--save-output",
-        help="Write the main output as .npy; each auxiliary output beside it (OUT.aux1.npy).",
+        None, "--save-output", help="Write the main output as .npy; each auxiliary output beside it (OUT.aux1.npy)."
     ),
     dtype: RunDType = typer.Option(RunDType.float32, "--dtype", help="Element type of the arrays."),
     max_memory: str = typer.Option("4GiB", "--max-memory", help="Refuse a run estimated above this (512MiB, 2GB)."),
@@ -467,26 +466,31 @@ def schema_command(output: str | None = OUTPUT) -> None:
 
 @app.command("list")
 def list_networks() -> None:
-    """The built-in networks with their input, parameters and MACs."""
-    from .load import builtin_names, load
+    """The built-in networks by family, with their input, parameters and MACs."""
+    from .load import builtin_family, builtin_names, load
     from .propagate import propagate
     from .render import aligned
     from .units import grouped
 
-    rows = [["Name", "Input", "Params", "MACs", "Description"]]
+    families: dict[str, list[str]] = {}
     for name in builtin_names():
-        network = load(name)
-        report = propagate(network)
-        rows.append(
-            [
-                name,
-                "x".join(map(str, network.input)),
-                grouped(report.totals.params),
-                grouped(report.totals.macs),
-                network.description.split(". ")[0].split(" (")[0],
-            ]
-        )
-    typer.echo("\n".join(aligned(rows, "lrrrl")))
+        families.setdefault(builtin_family(name), []).append(name)
+    rows = [["Family", "Name", "Input", "Params", "MACs", "Description"]]
+    for family in sorted(families, key=lambda family: (family == "", family)):  # those of no family last
+        for index, name in enumerate(families[family]):
+            network = load(name)
+            report = propagate(network)
+            rows.append(
+                [
+                    "" if index else family or "other",
+                    name,
+                    "x".join(map(str, network.input)),
+                    grouped(report.totals.params),
+                    grouped(report.totals.macs),
+                    network.description.split(". ")[0].split(" (")[0],
+                ]
+            )
+    typer.echo("\n".join(aligned(rows, "llrrrl")))
 
 
 def main() -> None:

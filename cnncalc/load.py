@@ -52,6 +52,17 @@ def builtin_names() -> list[str]:
     return sorted(names, key=lambda name: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)])
 
 
+def builtin_family(name: str) -> str:
+    """The family of a built-in network: the ``_``-prefixed block library its description includes first
+    (``include: _resnet.yaml``: ``resnet``), or '' for a description that shares no library."""
+    document = parse_yaml((_builtin_folder() / f"{name}.yaml").read_text(encoding="utf-8"), f"{name}.yaml")
+    value = document.get("include") if isinstance(document, Mapping) else None
+    first = value[0] if isinstance(value, list) and value else value
+    if not isinstance(first, str) or not first.startswith("_"):
+        return ""
+    return Path(first).stem[1:]
+
+
 def resolve(net: str) -> tuple[str, str, Any]:
     """Return (text, label, folder) for a YAML path or a built-in name; anything else is a usage error.
 
@@ -140,7 +151,9 @@ def description_args(value: Any, location: Location, settings: dict) -> dict:
         if name in settings:
             arguments[name] = _setting(name, settings[name], default)
         elif default is None:
-            raise CnnCalcError(f"the description needs the argument '{name}': give it with --set {name}=VALUE", location)
+            raise CnnCalcError(
+                f"the description needs the argument '{name}': give it with --set {name}=VALUE", location
+            )
         elif isinstance(default, str) and not (default.isidentifier() and default not in arguments):
             try:
                 arguments[name] = evaluate(default, arguments)

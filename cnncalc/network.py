@@ -455,8 +455,7 @@ class Expander:
         _check_keys(arguments, STRUCTURE_KEYS["aux"], "aux")
         if current == INPUT:
             raise CnnCalcError(
-                "aux reads the output of the layer before it, and there is none here (an aux head cannot come"
-                " first)",
+                "aux reads the output of the layer before it, and there is none here (an aux head cannot come first)",
                 location,
             )
         layers = _sequence(arguments.get("layers"), arguments.location_of("layers"), "aux 'layers'")

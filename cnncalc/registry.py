@@ -189,14 +189,13 @@ class SizesType(ArgType):
         return _per_dim_schema(_whole_schema(arg))
 
 
-class PaddingType(ArgType):
-    """'same', 'valid', or per spatial dimension a size or a [before, after] pair; pairs, one per dimension."""
+class PairsType(ArgType):
+    """Per spatial dimension a size or a [before, after] pair (one size for all, or a list); pairs, one per
+    dimension."""
 
     __slots__ = ()
 
-    def convert(self, arg, value, rank, names) -> Any:
-        if value in ("same", "valid"):
-            return value
+    def convert(self, arg, value, rank, names) -> tuple[tuple[int, int], ...]:
         pairs = []
         for item in _per_dim(value, rank, names):
             if isinstance(item, list):
@@ -211,7 +210,36 @@ class PaddingType(ArgType):
     def schema(self, arg) -> dict:
         side = _whole_schema(arg)
         pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": side}
-        return {"anyOf": [{"enum": ["same", "valid"]}, _per_dim_schema({"anyOf": [side, pair]})]}
+        return _per_dim_schema({"anyOf": [side, pair]})
+
+
+class PaddingType(PairsType):
+    """'same', 'valid', or the pairs of PairsType."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> Any:
+        if value in ("same", "valid"):
+            return value
+        return super().convert(arg, value, rank, names)
+
+    def schema(self, arg) -> dict:
+        return {"anyOf": [{"enum": ["same", "valid"]}, super().schema(arg)]}
+
+
+class WholesType(ArgType):
+    """A list of whole numbers of any length (at least one), each from the Arg's minimum; a tuple."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> tuple[int, ...]:
+        value = _expression(value, names)
+        if not isinstance(value, list) or not value:
+            raise ArgError(f"must be a list of whole numbers, received {value!r}")
+        return tuple(_whole(arg, item, names) for item in value)
+
+    def schema(self, arg) -> dict:
+        return {"anyOf": [{"type": "array", "minItems": 1, "items": _whole_schema(arg)}, EXPRESSION]}
 
 
 class ScaleType(ArgType):
@@ -236,7 +264,7 @@ class ScaleType(ArgType):
 
 
 INT, FLOAT, BOOL, CHOICE = IntType(), FloatType(), BoolType(), ChoiceType()
-SIZES, PADDING, SCALE = SizesType(), PaddingType(), ScaleType()
+SIZES, PAIRS, PADDING, SCALE, WHOLES = SizesType(), PairsType(), PaddingType(), ScaleType(), WholesType()
 
 
 class Arg(NamedTuple):

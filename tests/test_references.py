@@ -1,4 +1,5 @@
-"""Every built-in network against published figures (tests/reference/, copied from the project's references)."""
+"""Built-in networks against published figures (tests/reference/, copied from the project's references); the
+torchvision models are compared in test_torchvision.py."""
 
 from __future__ import annotations
 
@@ -7,25 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.load import builtin_names, load
+from cnncalc.load import load
 from cnncalc.propagate import propagate
 
 REFERENCE = Path(__file__).parent / "reference"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
-
-# built-in name -> torchvision.csv model name
-TORCHVISION_NAMES = {
-    "alexnet-torchvision": "alexnet",
-    "vgg16": "vgg16",
-    "resnet18": "resnet18",
-    "resnet34": "resnet34",
-    "resnet50": "resnet50",
-    "resnet101": "resnet101",
-    "resnet152": "resnet152",
-    "densenet121": "densenet121",
-    "densenet201": "densenet201",
-    "googlenet": "googlenet",
-}
 
 
 def rows(name: str) -> list[dict]:
@@ -35,15 +22,6 @@ def rows(name: str) -> list[dict]:
 
 def shape(text: str) -> tuple:
     return tuple(int(part) for part in text.split("x"))
-
-
-@pytest.mark.parametrize("builtin,model", sorted(TORCHVISION_NAMES.items()))
-def test_torchvision_params_and_macs(builtin, model):
-    expected = next(row for row in rows("torchvision.csv") if row["model"] == model)
-    report = propagate(load(builtin))
-    assert report.input[1:] == shape(expected["input"])
-    assert report.totals.params == int(expected["params"])
-    assert report.totals.macs == int(expected["macs"])
 
 
 # built-in, --set aux_logits, params, MACs of the main output, auxiliary outputs: the published figures of
@@ -159,11 +137,6 @@ def test_batch_scales_operations_not_parameters(name):
     assert eight.totals.macs == 8 * one.totals.macs
     assert eight.totals.flops == 8 * one.totals.flops
     assert eight.output == (8, *one.output[1:])
-
-
-def test_every_builtin_has_a_reference_test():
-    covered = set(TORCHVISION_NAMES) | {"alexnet", "lenet5", "inception_v3"}
-    assert set(builtin_names()) - covered <= {"unet"}, "a built-in network without a reference test"
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="the project's shared references are not beside this checkout")

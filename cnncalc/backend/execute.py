@@ -115,6 +115,27 @@ def _batch_norm(a, xs, w):
     return K.batch_norm(xs[0], w.get("weight"), w.get("bias"), w["running_mean"], w["running_var"], a.eps)
 
 
+def _linear(a, xs, w):
+    x = xs[0]
+    if not a.per_position and x.ndim != 2:
+        raise ValueError("the input is not flattened and per_position is not set")
+    return K.linear(x, w["weight"], w.get("bias"))
+
+
+def _pad(a, xs, w):
+    return K.pad(xs[0], a.padding, a.mode, 0.0 if a.value is None else a.value)
+
+
+def _one_temporary_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """One temporary the size of the input (layer norm's squared deviations)."""
+    return input_elements
+
+
+def _pad_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """NumPy's pad copies each border strip through a temporary: at most the border, the output less the input."""
+    return prod(layer.output) - input_elements
+
+
 #: The kernel of every layer kind of the registry, by its YAML name.
 KERNELS: dict[str, Kernel] = {
     "conv": _conv,
@@ -124,7 +145,7 @@ KERNELS: dict[str, Kernel] = {
     "globalavgpool": lambda a, xs, w: K.global_avg_pool(xs[0]),
     "adaptiveavgpool": lambda a, xs, w: K.adaptive_avg_pool(xs[0], a.output),
     "flatten": lambda a, xs, w: K.flatten(xs[0]),
-    "linear": lambda a, xs, w: K.linear(xs[0], w["weight"], w.get("bias")),
+    "linear": _linear,
     "batchnorm": _batch_norm,
     "lrn": lambda a, xs, w: K.lrn(xs[0], a.size, a.alpha, a.beta, a.k),
     "dropout": lambda a, xs, w: K.dropout(xs[0], a.p),
@@ -147,6 +168,12 @@ KERNELS: dict[str, Kernel] = {
     "upsample": _upsample,
     "add": lambda a, xs, w: K.add(*xs),
     "concat": lambda a, xs, w: K.concat(xs, axis=1),
+    "mul": lambda a, xs, w: K.mul(*xs),
+    "layernorm": lambda a, xs, w: K.layer_norm(xs[0], w["weight"], w["bias"], a.dim, a.eps),
+    "permute": lambda a, xs, w: K.permute(xs[0], a.dims),
+    "channelshuffle": lambda a, xs, w: K.channel_shuffle(xs[0], a.groups),
+    "chunk": lambda a, xs, w: K.chunk(xs[0], a.chunks, a.index),
+    "pad": _pad,
 }
 
 #: Temporary elements a kernel allocates beside its output, from the propagated shapes: what the memory estimate
@@ -161,6 +188,8 @@ WORKSPACE: dict[str, Workspace] = {
     "prelu": _one_temporary_workspace,
     "elu": _one_temporary_workspace,
     "mish": _one_temporary_workspace,
+    "layernorm": _one_temporary_workspace,
+    "pad": _pad_workspace,
 }
 
 
@@ -183,13 +212,20 @@ def _batch_norm_inplace(a, xs, w):
     return x
 
 
-def _add_inplace(a, xs, w):
-    if len({x.shape for x in xs}) != 1:
-        return K.add(*xs)  # let the kernel refuse
-    out = xs[0]
-    for x in xs[1:]:
-        out += x
-    return out
+def _join_in_place(kernel: Callable, ufunc) -> Kernel:
+    """A broadcasting join written into its first input when that already has the output's shape (every other
+    operand's sizes equal its own or are 1); otherwise the kernel makes a new array (or refuses the shapes)."""
+
+    def run(a, xs, w):
+        out = xs[0]
+        fits = all(x.ndim == out.ndim and all(n in (1, m) for n, m in zip(x.shape, out.shape)) for x in xs[1:])
+        if not fits:
+            return kernel(*xs)
+        for x in xs[1:]:
+            ufunc(out, x, out=out)
+        return out
+
+    return run
 
 
 def _relu6_inplace(a, xs, w):
@@ -242,7 +278,8 @@ def _scale_inplace(a, xs, w):
 IN_PLACE: dict[str, Kernel] = {
     "relu": _relu_inplace,
     "batchnorm": _batch_norm_inplace,
-    "add": _add_inplace,
+    "add": _join_in_place(K.add, np.add),
+    "mul": _join_in_place(K.mul, np.multiply),
     "relu6": _relu6_inplace,
     "hardsigmoid": _hardsigmoid_inplace,
     "prelu": _prelu_inplace,

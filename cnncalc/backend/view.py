@@ -127,7 +127,7 @@ def weights_table(name: str, expected: list[ExpectedWeight]):
     from rich.table import Table
 
     grid = Table(
-        title=f"{name}: arrays of 'run --weights' (.npz)",
+        title=f"{name}: arrays of 'run --weights' (.npz or .safetensors)",
         title_justify="left",
         header_style="bold",
         footer_style="bold",

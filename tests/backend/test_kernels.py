@@ -1,5 +1,6 @@
 """NumPy kernels against the naive loop references and, when torch is installed, against PyTorch."""
 
+import itertools
 import math
 
 import numpy as np
@@ -437,6 +438,17 @@ CALLS = {
     "add": lambda x: kernels.add(x, x),
     "concat": lambda x: kernels.concat([x, x]),
     "linear": lambda x: kernels.linear(x[:, :, 0, 0], random(6, 5, 4), CHANNEL_PARAMS[:1].repeat(5)),
+    "linear_per_position": lambda x: kernels.linear(x, random(7, 3, 6), random(8, 3)),
+    "add_broadcast": lambda x: kernels.add(x, x[:, :, :1, :1], x[:, :1]),
+    "mul": lambda x: kernels.mul(x, x[:, :, :1, :1]),
+    "layer_norm_channels": lambda x: kernels.layer_norm(x, CHANNEL_PARAMS, CHANNEL_PARAMS),
+    "layer_norm_last": lambda x: kernels.layer_norm(x, random(9, 6), random(10, 6), -1, 1e-6),
+    "permute": lambda x: kernels.permute(x, (2, 0, 1)),
+    "channel_shuffle": lambda x: kernels.channel_shuffle(x, 2),
+    "chunk": lambda x: kernels.chunk(x, 3, 1),
+    "pad_constant": lambda x: kernels.pad(x, [(1, 0), (2, 3)], "constant", 0.5),
+    "pad_reflect": lambda x: kernels.pad(x, [(1, 4), (2, 0)], "reflect"),
+    "pad_replicate": lambda x: kernels.pad(x, [(0, 6), (2, 2)], "replicate"),
 }
 
 
@@ -481,9 +493,59 @@ def test_linear_rejects_a_feature_mismatch():
         kernels.linear(random(0, 2, 4), random(1, 3, 5), None)
 
 
-def test_add_rejects_shapes_that_would_broadcast():
-    with pytest.raises(ValueError, match="equal shape"):
-        kernels.add(random(0, 2, 3, 4), random(1, 2, 1, 4))
+@pytest.mark.parametrize("join", [kernels.add, kernels.mul])
+def test_joins_reject_shapes_that_do_not_broadcast(join):
+    with pytest.raises(ValueError, match=r"arrays whose shapes broadcast, got shapes \[\(2, 3, 4\), \(2, 2, 4\)\]"):
+        join(random(0, 2, 3, 4), random(1, 2, 2, 4))
+
+
+@pytest.mark.parametrize("join", [kernels.add, kernels.mul])
+def test_joins_reject_arrays_of_different_ranks(join):
+    """NumPy would align a (2, 4) array's batch with a channel axis of (2, 3, 4): refused."""
+    with pytest.raises(ValueError, match="one or more arrays of one rank"):
+        join(random(0, 2, 3, 4), random(1, 2, 4))
+
+
+def test_layer_norm_rejects_the_batch_axis_and_a_weight_of_another_size():
+    with pytest.raises(ValueError, match="not the batch: dim 0"):
+        kernels.layer_norm(random(0, 2, 3), random(1, 2), random(2, 2), 0)
+    with pytest.raises(ValueError, match=r"weight \(4,\) and bias \(4,\) must be \(3,\)"):
+        kernels.layer_norm(random(0, 2, 3, 5), random(1, 4), random(2, 4), 1)
+
+
+def test_channel_shuffle_rejects_indivisible_channels():
+    with pytest.raises(ValueError, match="6 channels do not divide into 4 groups"):
+        kernels.channel_shuffle(random(0, 1, 6, 2), 4)
+
+
+def test_chunk_rejects_an_empty_chunk():
+    with pytest.raises(ValueError, match="chunk 3 of 6 channels in chunks of 2 is empty"):
+        kernels.chunk(random(0, 1, 6, 2), 4, 3)
+
+
+def test_pad_rejects_an_unknown_mode_a_wrong_pair_count_and_a_reflection_too_wide():
+    with pytest.raises(ValueError, match="pad mode must be one of constant, reflect, replicate"):
+        kernels.pad(random(0, 1, 1, 4), [(1, 1)], "circular")
+    with pytest.raises(ValueError, match="one \\(before, after\\) pair per spatial axis"):
+        kernels.pad(random(0, 1, 1, 4), [(1, 1), (1, 1)])
+    with pytest.raises(ValueError, match="reflect padding"):
+        kernels.pad(random(0, 1, 1, 4), [(0, 4)], "reflect")
+
+
+def test_layout_kernels_by_hand():
+    """Small cases worked out by hand, without PyTorch."""
+    x = np.arange(6.0).reshape(1, 6, 1)
+    assert kernels.channel_shuffle(x, 2).ravel().tolist() == [0, 3, 1, 4, 2, 5]
+    assert [kernels.chunk(x, 4, i).shape[1] for i in range(3)] == [2, 2, 2]  # 6 in parts of 2: torch makes 3
+    assert kernels.chunk(np.arange(5.0).reshape(1, 5, 1), 2, 1).ravel().tolist() == [3, 4]
+    row = np.array([[[1.0, 2.0, 3.0]]])
+    assert kernels.pad(row, [(2, 2)], "reflect").ravel().tolist() == [3, 2, 1, 2, 3, 2, 1]
+    assert kernels.pad(row, [(2, 1)], "replicate").ravel().tolist() == [1, 1, 1, 2, 3, 3]
+    assert kernels.pad(row, [(1, 0)], "constant", -1.0).ravel().tolist() == [-1, 1, 2, 3]
+    assert kernels.permute(np.zeros((2, 3, 4, 5)), (2, 0, 1)).shape == (2, 5, 3, 4)
+    normed = kernels.layer_norm(random(0, 2, 9, 3), np.ones(9), np.zeros(9), 1, 0.0)
+    np.testing.assert_allclose(normed.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(normed.var(axis=1), 1, rtol=1e-12)
 
 
 def test_prelu_rejects_slopes_that_fit_neither_one_nor_every_channel():
@@ -670,3 +732,87 @@ def test_stochastic_depth_matches_torchvision_in_eval_mode(torch, mode):
     module = ops.StochasticDepth(0.4, mode).eval()
     x = random(0, 4, 3, 5, 5)
     assert_close(kernels.stochastic_depth(x), numpy_of(module(torch.from_numpy(x))))
+
+
+BROADCASTS = [
+    [(2, 4, 5, 6), (2, 4, 1, 1)],  # squeeze-and-excitation
+    [(2, 1, 5, 6), (2, 4, 1, 1)],  # both stretch
+    [(2, 4, 5, 6), (2, 4, 5, 6), (2, 1, 5, 1)],
+    [(2, 3), (2, 1)],
+    [(1, 3, 1, 2, 2), (1, 3, 4, 1, 2)],
+]
+
+
+@pytest.mark.parametrize("shapes", BROADCASTS, ids=str)
+def test_add_and_mul_broadcast_as_torch(torch, shapes):
+    xs = [random(seed, *shape) for seed, shape in enumerate(shapes)]
+    tensors = [torch.from_numpy(x) for x in xs]
+    total, product = tensors[0], tensors[0]
+    for tensor in tensors[1:]:
+        total, product = total + tensor, product * tensor
+    assert_close(kernels.add(*xs), numpy_of(total))
+    assert_close(kernels.mul(*xs), numpy_of(product))
+
+
+@pytest.mark.parametrize(
+    "shape, dim",
+    [((2, 4, 5, 6), 1), ((2, 4, 5, 6), -1), ((2, 4, 5, 6), 2), ((3, 7), 1), ((3, 7), -1), ((2, 3, 2, 3, 4), 1)],
+)
+def test_layer_norm_matches_torch(torch, shape, dim):
+    """dim 1 as ConvNeXt's LayerNorm2d (channels moved last, nn.LayerNorm, moved back); -1 as nn.LayerNorm."""
+    x, weight, bias = random(0, *shape), random(1, shape[dim]), random(2, shape[dim])
+    norm = torch.nn.LayerNorm(shape[dim], eps=1e-6).double()
+    with torch.no_grad():
+        norm.weight.copy_(torch.from_numpy(weight))
+        norm.bias.copy_(torch.from_numpy(bias))
+        expected = norm(torch.from_numpy(x).movedim(dim, -1)).movedim(-1, dim)
+    assert_close(kernels.layer_norm(x, weight, bias, dim, 1e-6), numpy_of(expected))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate"])
+def test_pad_matches_torch(torch, rank, mode):
+    x = random(rank, 2, 3, *(4, 5, 3)[:rank])
+    padding = [(0, 3), (2, 1), (1, 2)][:rank]
+    flat = [side for pair in reversed(padding) for side in pair]  # F.pad: last axis first
+    value = {"value": -0.5} if mode == "constant" else {}
+    expected = torch.nn.functional.pad(torch.from_numpy(x), flat, mode=mode, **value)
+    assert_close(kernels.pad(x, padding, mode, -0.5), numpy_of(expected))
+
+
+@pytest.mark.parametrize("channels", range(1, 10))
+@pytest.mark.parametrize("chunks", [2, 3, 4, 5])
+def test_chunk_matches_torch(torch, channels, chunks):
+    x = random(channels, 2, channels, 3)
+    parts = torch.chunk(torch.from_numpy(x), chunks, dim=1)
+    for index, part in enumerate(parts):
+        assert_close(kernels.chunk(x, chunks, index), numpy_of(part))
+    with pytest.raises(ValueError, match="is empty"):
+        kernels.chunk(x, chunks, len(parts))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("groups", [1, 2, 3, 6])
+def test_channel_shuffle_matches_torch(torch, rank, groups):
+    x = random(groups, 2, 6, *(3, 4, 2)[:rank])
+    expected = torch.nn.ChannelShuffle(groups)(torch.from_numpy(x))
+    assert_close(kernels.channel_shuffle(x, groups), numpy_of(expected))
+
+
+@pytest.mark.parametrize("dims", list(itertools.permutations(range(3))))
+def test_permute_matches_torch(torch, dims):
+    x = random(0, 2, 3, 4, 5)
+    expected = torch.from_numpy(x).permute(0, *(d + 1 for d in dims))
+    assert_close(kernels.permute(x, dims), numpy_of(expected.contiguous()))
+
+
+@pytest.mark.parametrize("shape", [(2, 5), (2, 3, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_per_position_matches_torch(torch, shape, bias):
+    """PyTorch's Linear on an N-D tensor: the last axis at every other position."""
+    x, weight = random(0, *shape), random(1, 6, 5)
+    b = random(2, 6) if bias else None
+    expected = torch.nn.functional.linear(
+        torch.from_numpy(x), torch.from_numpy(weight), None if b is None else torch.from_numpy(b)
+    )
+    assert_close(kernels.linear(x, weight, b), numpy_of(expected))

@@ -52,8 +52,9 @@ def test_same_output_as_pytorch_with_cnncalc_weights(name):
     assert_same_output(result.output, model(crosscheck.make_input(report, 3, "float32")))
 
 
-def test_float64_run_matches_pytorch_in_float64():
-    network = load("resnet18", (3, 64, 64))
+@pytest.mark.parametrize("name, size", [("resnet18", (3, 64, 64)), (str(DATA / "allkinds.yaml"), None)])
+def test_float64_run_matches_pytorch_in_float64(name, size):
+    network = load(name, size)
     report = propagate(network, 1, "float64")
     result = crosscheck.run(network, report, seed=1, dtype="float64")
     assert result.output.dtype == np.float64
