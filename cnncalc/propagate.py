@@ -37,6 +37,10 @@ class LayerResult(NamedTuple):
 
 
 class Totals(NamedTuple):
+    """Params and buffers are every layer's, the auxiliary heads' included (they are in the model and its
+    checkpoints). MACs, FLOPs and activations are the inference pass, which does not run the heads (torchvision
+    runs them in training only); the heads' own are the ``aux_`` figures."""
+
     params: int
     buffers: int
     macs: int
@@ -45,6 +49,9 @@ class Totals(NamedTuple):
     activation_bytes: int
     param_bytes: int
     input_bytes: int
+    aux_macs: int = 0
+    aux_flops: int = 0
+    aux_activations: int = 0
 
 
 class OutputResult(NamedTuple):
@@ -59,8 +66,8 @@ class OutputResult(NamedTuple):
 class Report(NamedTuple):
     """The result of propagating a network at one input size, batch and dtype.
 
-    ``output`` is the main output's shape; ``outputs`` lists every output, main first. The totals are over every
-    layer, the auxiliary heads' included.
+    ``output`` is the main output's shape; ``outputs`` lists every output, main first. See Totals for what the
+    totals include when there are auxiliary heads.
     """
 
     name: str
@@ -151,7 +158,7 @@ def _propagate(network: Network, batch: int, dtype: str) -> Report:
         dtype,
         tuple(results),
         network.groups,
-        _totals(results, batch * prod(network.input), DTYPE_BYTES[dtype]),
+        _totals(results, _in_aux_heads(network, results), batch * prod(network.input), DTYPE_BYTES[dtype]),
         outputs,
     )
 
@@ -169,18 +176,29 @@ def _memo_key(node, names: dict, x) -> tuple | None:
         return None
 
 
-def _totals(layers: list[LayerResult], input_elements: int, width: int) -> Totals:
+def _in_aux_heads(network: Network, layers: list[LayerResult]) -> list[bool]:
+    """Whether each layer lies in an auxiliary head (the group an auxiliary output ends)."""
+    heads = tuple(out.aux + "." for out in outputs_of(network) if out.aux is not None)
+    return [bool(heads) and layer.path.startswith(heads) for layer in layers]
+
+
+def _totals(layers: list[LayerResult], in_aux: list[bool], input_elements: int, width: int) -> Totals:
     params = sum(layer.params for layer in layers)
-    activations = sum(layer.activations for layer in layers)
+    main = [layer for layer, aux in zip(layers, in_aux) if not aux]
+    heads = [layer for layer, aux in zip(layers, in_aux) if aux]
+    activations = sum(layer.activations for layer in main)
     return Totals(
         params=params,
         buffers=sum(layer.buffers for layer in layers),
-        macs=sum(layer.macs for layer in layers),
-        flops=sum(layer.flops for layer in layers),
+        macs=sum(layer.macs for layer in main),
+        flops=sum(layer.flops for layer in main),
         activations=activations,
         activation_bytes=activations * width,
         param_bytes=params * width,
         input_bytes=input_elements * width,
+        aux_macs=sum(layer.macs for layer in heads),
+        aux_flops=sum(layer.flops for layer in heads),
+        aux_activations=sum(layer.activations for layer in heads),
     )
 
 

@@ -205,14 +205,24 @@ def labelled(rows: list[list[str]]) -> str:
 
 
 def outputs_line(report: Report) -> list[list[str]]:
-    """With auxiliary outputs, the summary line naming every output and saying the totals include them all."""
+    """With auxiliary outputs, the summary lines naming every output and saying what the totals include."""
     if len(report.outputs) < 2:
         return []
     shown = ", ".join(
         f"{out.path} {format_shape(out.shape)}" + (" (main)" if out.aux is None else f" ({out.aux})")
         for out in report.outputs
     )
-    return [["outputs", f"{shown}; the totals include all {len(report.outputs)} outputs"]]
+    t = report.totals
+    heads = ", ".join(out.aux for out in report.outputs if out.aux is not None)
+    return [
+        ["outputs", shown],
+        ["", f"params include the heads {heads}; MACs, FLOPs and activations are the inference pass, which"],
+        ["", f"does not run them (in training they add {_exact(t.aux_macs)} MACs, {_exact(t.aux_flops)} FLOPs)"],
+    ]
+
+
+def _exact(value) -> str:
+    return grouped(value) if isinstance(value, int) else str(value)
 
 
 def summary(report: Report) -> str:
@@ -239,9 +249,7 @@ def summary(report: Report) -> str:
 def _symbolic_summary(report: Report) -> str:
     t = report.totals
 
-    def exact(value) -> str:
-        return grouped(value) if isinstance(value, int) else str(value)
-
+    exact = _exact
     return labelled(
         [
             *outputs_line(report),
@@ -292,6 +300,9 @@ def to_json(report: Report) -> dict:
             "activation_bytes": report.totals.activation_bytes,
             "param_bytes": report.totals.param_bytes,
             "input_bytes": report.totals.input_bytes,
+            "aux_macs": report.totals.aux_macs,
+            "aux_flops": report.totals.aux_flops,
+            "aux_activations": report.totals.aux_activations,
             "outputs": [out.path for out in report.outputs],
         },
         "convention": CONVENTION,

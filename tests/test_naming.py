@@ -251,12 +251,14 @@ def test_aux_in_every_report_format(cli, tmp_path):
     assert document["totals"]["params"] == sum(layer["params"] for layer in document["layers"])
     assert {"path": "aux1", "kind": "aux"} in document["groups"]
     table = cli("params", str(path)).stdout
-    assert (
-        "outputs      conv2 1x8x8x8 (main), aux1.fc 1x5 (aux1), aux2.fc 1x5 (aux2); the totals include all 3" in table
-    )
+    assert "outputs      conv2 1x8x8x8 (main), aux1.fc 1x5 (aux1), aux2.fc 1x5 (aux2)\n" in table
+    assert "params include the heads aux1, aux2; MACs, FLOPs and activations are the inference pass" in table
+    heads = [layer for layer in document["layers"] if layer["path"].startswith(("aux1.", "aux2."))]
+    assert heads and document["totals"]["aux_macs"] == sum(layer["macs"] for layer in heads)
+    assert document["totals"]["macs"] + document["totals"]["aux_macs"] == sum(x["macs"] for x in document["layers"])
     assert "Total  " in table and "aux1 " in table
     markdown = cli("params", str(path), "--format", "markdown").stdout
-    assert markdown.rstrip().endswith("the totals include all 3 outputs")
+    assert "does not run them (in training they add" in markdown
     plain = cli("params", str(path), "--set", "aux_logits=false").stdout
     assert "outputs " not in plain
 
