@@ -249,7 +249,7 @@ def test_one_aligner(rows, justify, minimum, lines):
 def test_readme_lists_every_builtin_with_its_family_and_figures(cli):
     """The README's table of built-in networks is `cnncalc list`'s, family by family."""
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    table = readme[readme.index("## Built-in networks") :].split("\n\n## ")[0]
+    table = re.split(r"\n\n#+ ", readme[readme.index("## Built-in networks") :])[0]  # up to the next heading
     documented, family = [], ""
     for line in table.splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
