@@ -59,8 +59,13 @@ OUTPUT = typer.Option(
     None, "--output", "-o", help="Write to this file (atomically: all of it or nothing) instead of standard output."
 )
 DEPTH = typer.Option(None, "--depth", min=0, help="Collapse groups deeper than this to one row each (0: top level).")
+ARGS_SET = typer.Option(None, "--set", help="Values of the description's args, e.g. aux_logits=true.")
 SYMBOLIC_BATCH = typer.Option("1", "--batch", help="Batch size: a whole number or a size symbol like N.")
-SET = typer.Option(None, "--set", help="Evaluate a symbolic input (--input 3xHxW) at sizes, e.g. H=227,W=227.")
+SET = typer.Option(
+    None,
+    "--set",
+    help="Values of the description's args (aux_logits=true) and sizes of a symbolic input's symbols (H=227,W=227).",
+)
 
 
 def _dumps(data) -> str:
@@ -109,13 +114,27 @@ def _fail(error: CnnCalcError) -> NoReturn:
     raise typer.Exit(2 if isinstance(error, UsageError) else 1)
 
 
-def _report(net: str, input_shape: str | None, batch: int, dtype: DType):
+def _load(net: str, input_shape: str | None, binding: str | None = None):
+    """(network, settings): the network with its ``args:`` set by ``--set``, and every ``--set`` value."""
     from .load import load
-    from .options import parse_input_option
-    from .propagate import propagate
+    from .options import parse_input_option, parse_settings
 
-    shape = parse_input_option(input_shape) if input_shape else None
-    return propagate(load(net, shape), batch, dtype.value)
+    settings = parse_settings(binding) if binding else {}
+    return load(net, parse_input_option(input_shape) if input_shape else None, settings), settings
+
+
+def _concrete(net: str, input_shape: str | None, batch: int, dtype: DType, binding: str | None = None):
+    """(network, report) at whole-number sizes; a --set name that is not one of the description's args is an
+    error (a concrete input has no size symbols)."""
+    from .propagate import propagate, size_binding
+
+    network, settings = _load(net, input_shape, binding)
+    size_binding(network, batch, settings)
+    return network, propagate(network, batch, dtype.value)
+
+
+def _report(net: str, input_shape: str | None, batch: int, dtype: DType, binding: str | None = None):
+    return _concrete(net, input_shape, batch, dtype, binding)[1]
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -131,25 +150,25 @@ def _emit(text: str, output: str | None) -> None:
         _fail(error)
 
 
-def _propagate(network, batch: str, dtype: DType, binding: str | None):
+def _propagate(network, batch: str, dtype: DType, settings: dict):
     """(report, conditions); the symbolic machinery is imported only for symbolic sizes (start-up time)."""
-    if batch.isdigit() and int(batch) >= 1 and binding is None and all(isinstance(n, int) for n in network.input):
+    sizes = [name for name in settings if name not in (network.args or {})]
+    if batch.isdigit() and int(batch) >= 1 and not sizes and all(isinstance(n, int) for n in network.input):
         from .propagate import propagate
 
         return propagate(network, int(batch), dtype.value), []
-    from .options import parse_batch, parse_binding
-    from .propagate import propagate_any
+    from .options import parse_batch
+    from .propagate import propagate_any, size_binding
 
-    return propagate_any(network, parse_batch(batch), dtype.value, parse_binding(binding) if binding else None)
+    symbolic_batch = parse_batch(batch)
+    binding = size_binding(network, symbolic_batch, settings)
+    return propagate_any(network, symbolic_batch, dtype.value, binding)
 
 
 def _show(figure: str, net: str, input_shape, batch, dtype, output_format, depth, output=None, binding=None) -> None:
-    from .load import load
-    from .options import parse_input_option
-
     try:
-        network = load(net, parse_input_option(input_shape) if input_shape else None)
-        report, conditions = _propagate(network, batch, dtype, binding)
+        network, settings = _load(net, input_shape, binding)
+        report, conditions = _propagate(network, batch, dtype, settings)
     except CnnCalcError as error:
         _fail(error)
     from . import render
@@ -220,15 +239,16 @@ def flops(
     """MACs and FLOPs of every layer."""
     if at is not None:
         from . import render
-        from .load import load
-        from .options import parse_batch, parse_input_option, parse_resolutions
-        from .propagate import at_resolutions
+        from .options import parse_batch, parse_resolutions
+        from .propagate import at_resolutions, size_binding
 
         try:
             sizes, whole_batch = parse_resolutions(at), parse_batch(batch)
             if not isinstance(whole_batch, int):
                 raise UsageError("--at needs a whole-number --batch")
-            network = load(net, parse_input_option(input) if input else None)
+            network, settings = _load(net, input, set)
+            if size_binding(network, whole_batch, settings):
+                raise UsageError("--at sets the sizes itself: --set takes only the description's args here")
             reports = at_resolutions(network, sizes, whole_batch)
         except CnnCalcError as error:
             _fail(error)
@@ -245,15 +265,18 @@ def sizes(
     net: str = NET,
     input: str | None = INPUT,
     near: int | None = typer.Option(None, "--near", min=1, help="Also show the valid sizes nearest to this."),
+    set: str | None = typer.Option(None, "--set", help="Values of the description's args, e.g. aux_logits=true."),
 ) -> None:
     """The input sizes a network accepts, per spatial size: minimum, congruences, nearest valid (docs/symbolic.md)."""
-    from .load import load
-    from .options import parse_input_option
+    from .propagate import size_binding
     from .symbolic.solve import analyse
     from .symbolic.text import sizes_text
 
     try:
-        network, dimensions = analyse(load(net, parse_input_option(input) if input else None))
+        network, settings = _load(net, input, set)
+        if size_binding(network, 1, settings):
+            raise UsageError("sizes solves for the sizes itself: --set takes only the description's args here")
+        network, dimensions = analyse(network)
     except CnnCalcError as error:
         _fail(error)
     typer.echo(sizes_text(network, dimensions, near))
@@ -339,22 +362,21 @@ def run(
     weights: str | None = typer.Option(
         None,
         "--weights",
-        help="An .npz of arrays keyed <layer path>.weight, .bias, .running_mean, .running_var (see 'cnncalc weights').",
+        help="An .npz or .safetensors of arrays keyed <layer path>.weight, .bias, .running_mean, .running_var "
+        "(see 'cnncalc weights').",
     ),
     input_data: str | None = typer.Option(None, "--input-data", help="An .npy input batch instead of noise."),
-    save_output: str | None = typer.Option(None, "--save-output", help="Write the final output as .npy."),
+    save_output: str | None = typer.Option(
+        None, "--save-output", help="Write the main output as .npy; each auxiliary output beside it (OUT.aux1.npy)."
+    ),
     dtype: RunDType = typer.Option(RunDType.float32, "--dtype", help="Element type of the arrays."),
     max_memory: str = typer.Option("4GiB", "--max-memory", help="Refuse a run estimated above this (512MiB, 2GB)."),
     format: DataFormat = DATA_FORMAT,
+    set: str | None = ARGS_SET,
 ) -> None:
     """Execute the network with NumPy and compare each layer's executed shape with the computed one."""
-    from .load import load
-    from .options import parse_input_option
-    from .propagate import propagate
-
     try:
-        network = load(net, parse_input_option(input) if input else None)
-        report = propagate(network, batch, dtype.value)
+        network, report = _concrete(net, input, batch, DType(dtype.value), set)
         from .backend import crosscheck, view  # imports NumPy: only on this path
 
         with view.DelayedProgress(f"running {report.name}") as progress:
@@ -385,10 +407,12 @@ def run(
 
 
 @app.command("weights")
-def weights_command(net: str = NET, input: str | None = INPUT, format: DataFormat = DATA_FORMAT) -> None:
+def weights_command(
+    net: str = NET, input: str | None = INPUT, format: DataFormat = DATA_FORMAT, set: str | None = ARGS_SET
+) -> None:
     """The arrays 'run --weights' expects: keys (PyTorch state_dict names) and shapes."""
     try:
-        report = _report(net, input, 1, DType.float32)
+        report = _report(net, input, 1, DType.float32, set)
     except CnnCalcError as error:
         _fail(error)
     from .backend import view
@@ -442,26 +466,31 @@ def schema_command(output: str | None = OUTPUT) -> None:
 
 @app.command("list")
 def list_networks() -> None:
-    """The built-in networks with their input, parameters and MACs."""
-    from .load import builtin_names, load
+    """The built-in networks by family, with their input, parameters and MACs."""
+    from .load import builtin_family, builtin_names, load
     from .propagate import propagate
     from .render import aligned
     from .units import grouped
 
-    rows = [["Name", "Input", "Params", "MACs", "Description"]]
+    families: dict[str, list[str]] = {}
     for name in builtin_names():
-        network = load(name)
-        report = propagate(network)
-        rows.append(
-            [
-                name,
-                "x".join(map(str, network.input)),
-                grouped(report.totals.params),
-                grouped(report.totals.macs),
-                network.description.split(". ")[0].split(" (")[0],
-            ]
-        )
-    typer.echo("\n".join(aligned(rows, "lrrrl")))
+        families.setdefault(builtin_family(name), []).append(name)
+    rows = [["Family", "Name", "Input", "Params", "MACs", "Description"]]
+    for family in sorted(families, key=lambda family: (family == "", family)):  # those of no family last
+        for index, name in enumerate(families[family]):
+            network = load(name)
+            report = propagate(network)
+            rows.append(
+                [
+                    "" if index else family or "other",
+                    name,
+                    "x".join(map(str, network.input)),
+                    grouped(report.totals.params),
+                    grouped(report.totals.macs),
+                    network.description.split(". ")[0].split(" (")[0],
+                ]
+            )
+    typer.echo("\n".join(aligned(rows, "llrrrl")))
 
 
 def main() -> None:

@@ -8,8 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CnnCalcError, Location, UsageError
+from .expr import ExpressionError, evaluate
 from .gcpause import gc_paused
-from .network import INPUT, STRUCTURES, TOP_KEYS, Block, Expander, Network, Scope, _check_keys, _describe, _sequence
+from .network import (
+    INPUT,
+    STRUCTURES,
+    TOP_KEYS,
+    Block,
+    Expander,
+    Network,
+    Output,
+    Scope,
+    _check_keys,
+    _describe,
+    _sequence,
+)
 from .registry import MAX_SIZE, REGISTRY, suggest
 from .source import Mapping, Sequence, parse_yaml, read_file
 from .symbolic.algebra import is_symbol_name, symbol
@@ -39,6 +52,17 @@ def builtin_names() -> list[str]:
     return sorted(names, key=lambda name: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)])
 
 
+def builtin_family(name: str) -> str:
+    """The family of a built-in network: the ``_``-prefixed block library its description includes first
+    (``include: _resnet.yaml``: ``resnet``), or '' for a description that shares no library."""
+    document = parse_yaml((_builtin_folder() / f"{name}.yaml").read_text(encoding="utf-8"), f"{name}.yaml")
+    value = document.get("include") if isinstance(document, Mapping) else None
+    first = value[0] if isinstance(value, list) and value else value
+    if not isinstance(first, str) or not first.startswith("_"):
+        return ""
+    return Path(first).stem[1:]
+
+
 def resolve(net: str) -> tuple[str, str, Any]:
     """Return (text, label, folder) for a YAML path or a built-in name; anything else is a usage error.
 
@@ -58,13 +82,16 @@ def resolve(net: str) -> tuple[str, str, Any]:
     )
 
 
-def load(net: str, input_shape: tuple | None = None) -> Network:
-    """Load and expand the network ``net`` (a path or a built-in name)."""
+def load(net: str, input_shape: tuple | None = None, settings: dict | None = None) -> Network:
+    """Load and expand the network ``net`` (a path or a built-in name); ``settings`` (``--set``) override the
+    description's ``args:`` of the same name (other names are left to the caller: size symbols)."""
     text, label, folder = resolve(net)
-    return parse_network(text, label, input_shape, folder)
+    return parse_network(text, label, input_shape, folder, settings)
 
 
-def parse_network(text: str, file: str, input_shape: tuple | None = None, folder: Any = None) -> Network:
+def parse_network(
+    text: str, file: str, input_shape: tuple | None = None, folder: Any = None, settings: dict | None = None
+) -> Network:
     """Parse a description's text and expand it into a Network; includes are read from ``folder``."""
     document = parse_yaml(text, file)
     start = Location(file, 1, 1)
@@ -95,9 +122,10 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
         from .ci.budget import parse_expectations
 
         expect = parse_expectations(document["expect"], document.location_of("expect"))
-    expander = Expander(blocks)
+    arguments = description_args(document.get("args"), document.location_of("args"), settings or {})
+    expander = Expander(blocks, arguments)
     with gc_paused():
-        expander.expand_list(layers, Scope("", INPUT), INPUT, {}, 0)
+        main = expander.expand_list(layers, Scope("", INPUT), INPUT, dict(arguments), 0)
     if not expander.nodes:
         raise CnnCalcError("the network has no layers", document.location_of("layers"))
     return Network(
@@ -109,7 +137,40 @@ def parse_network(text: str, file: str, input_shape: tuple | None = None, folder
         tuple(expander.nodes),
         tuple(expander.groups),
         expect,
+        (Output(main), *expander.aux),
+        arguments,
     )
+
+
+def description_args(value: Any, location: Location, settings: dict) -> dict:
+    """``args: [aux_logits: false]``: names usable in every expression and ``when:`` of the description (blocks
+    included); a ``--set`` of the same name overrides the default. A bare name must be set."""
+    params = _block_params("", value, location, "the description")
+    arguments: dict = {}
+    for name, default in params.items():
+        if name in settings:
+            arguments[name] = _setting(name, settings[name], default)
+        elif default is None:
+            raise CnnCalcError(
+                f"the description needs the argument '{name}': give it with --set {name}=VALUE", location
+            )
+        elif isinstance(default, str) and not (default.isidentifier() and default not in arguments):
+            try:
+                arguments[name] = evaluate(default, arguments)
+            except ExpressionError as error:
+                raise CnnCalcError(f"args: {name}: {error}", location) from None
+        else:
+            arguments[name] = default
+    return arguments
+
+
+def _setting(name: str, value: Any, default: Any) -> Any:
+    """A ``--set`` value for an argument whose default is true/false: 1 and 0 are accepted for true and false."""
+    if isinstance(default, bool) and value in (0, 1) and not isinstance(value, bool):
+        return bool(value)
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise UsageError(f"--set {name} takes true or false (or 1, 0), received {value!r}")
+    return value
 
 
 def parse_input(value: Any, location: Location) -> tuple:
@@ -227,13 +288,15 @@ def parse_blocks(value: Any, location: Location, existing: dict | None = None) -
     return blocks
 
 
-def _block_params(block: str, value: Any, location: Location) -> dict:
-    """``args: [width, out, stride: 1]``: a bare name is required, a one-key mapping gives a default."""
+def _block_params(block: str, value: Any, location: Location, owner: str | None = None) -> dict:
+    """``args: [width, out, stride: 1]``: a bare name is required, a one-key mapping gives a default.
+    ``owner`` names whose arguments they are in messages (default ``block 'NAME'``)."""
     if value is None:
         return {}
+    owner = owner or f"block '{block}'"
     if not isinstance(value, Sequence):
         raise CnnCalcError(
-            f"block '{block}' args must be a list like [width, stride: 1], received {_describe(value)}", location
+            f"{owner} args must be a list like [width, stride: 1], received {_describe(value)}", location
         )
     params: dict = {}
     for index, item in enumerate(value):
@@ -242,7 +305,7 @@ def _block_params(block: str, value: Any, location: Location) -> dict:
         elif isinstance(item, Mapping) and len(item) == 1:
             name, default = next(iter(item.items()))
             if default is None:
-                raise CnnCalcError(f"block '{block}' argument '{name}' has an empty default", value.location_of(index))
+                raise CnnCalcError(f"{owner} argument '{name}' has an empty default", value.location_of(index))
         else:
             raise CnnCalcError(
                 f"a block argument is a name or 'name: default', received {_describe(item)}", value.location_of(index)

@@ -20,15 +20,17 @@ INPUT = -1  # producer index of the network input
 MAX_LAYERS = 100_000
 MAX_STEPS = 300_000  # items visited while expanding, skipped ones too: bounds nested repeats of 'when: false'
 MAX_DEPTH = 64
-TOP_KEYS = ("name", "description", "input", "include", "blocks", "layers", "expect")
-STRUCTURES = ("residual", "repeat", "group")
+TOP_KEYS = ("name", "description", "input", "args", "include", "blocks", "layers", "expect")
+STRUCTURES = ("residual", "repeat", "group", "aux")
 #: The keys each structure takes (besides its kind); the schema is generated from these too.
 STRUCTURE_KEYS = {
     "residual": ("main", "shortcut", "name", "when"),
-    "repeat": ("times", "layers", "var", "name", "when"),
+    "repeat": ("times", "layers", "var", "start", "names", "name", "when"),
     "group": ("layers", "name", "when"),
+    "aux": ("layers", "name", "when"),
 }
-BRANCHES_KEYS = ("branches", "name", "when")
+SHORTCUT_KEYS = ("name", "layers")  # the mapping form of a residual's 'shortcut'
+BRANCHES_KEYS = ("branches", "inline", "name", "when")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
@@ -52,8 +54,19 @@ class Group(NamedTuple):
     location: Location
 
 
+class Output(NamedTuple):
+    """An output of the network: the main one (``aux`` is None) or the last layer of an ``aux:`` group."""
+
+    index: int  # of the node giving it
+    aux: str | None = None  # the path of the aux group
+
+
 class Network(NamedTuple):
-    """A description expanded into nodes in execution order."""
+    """A description expanded into nodes in execution order.
+
+    ``outputs`` lists the main output first, then the auxiliary ones in execution order; empty means the last
+    node is the one output (a Network made without the loader). ``args`` holds the description arguments' values.
+    """
 
     name: str
     description: str
@@ -63,6 +76,13 @@ class Network(NamedTuple):
     nodes: tuple[Node, ...]
     groups: tuple[Group, ...]
     expect: Any = None  # budget.Expectations from the description's 'expect:', if any
+    outputs: tuple[Output, ...] = ()
+    args: dict | None = None
+
+
+def outputs_of(network: Network) -> tuple[Output, ...]:
+    """The network's outputs, main first."""
+    return network.outputs or (Output(len(network.nodes) - 1),)
 
 
 class Block(NamedTuple):
@@ -126,13 +146,15 @@ def _check_keys(mapping: Mapping, allowed: tuple[str, ...], what: str) -> None:
 class Expander:
     """Expands the layers of one description into nodes and groups."""
 
-    def __init__(self, blocks: dict[str, Block]):
+    def __init__(self, blocks: dict[str, Block], arguments: dict | None = None):
         self.blocks = blocks
+        self.arguments = arguments or {}  # the description's 'args:', visible everywhere, blocks included
         self.residual_join = joiner("residual")
         self.branch_join = joiner("branches")
         self.nodes: list[Node] = []
         self.groups: list[Group] = []
         self.produced: dict[str, int] = {}  # path -> index of the node giving its output
+        self.aux: list[Output] = []  # the auxiliary outputs, in execution order
         self.calls: list[str] = []
         self.uses: list[tuple[str, Location]] = []  # block uses being expanded, outermost first
         self.steps = 0
@@ -151,6 +173,8 @@ class Expander:
         arguments = self._arguments(kind, value, kind_location, value_location)
         if "when" in arguments and not self._condition(arguments, names):
             return current
+        if kind == self.branch_join.name and "branches" in arguments and self._inline(arguments, names):
+            return self._branches_inline(arguments, scope, current, names, depth, location)
         name = self._name(kind, arguments, scope, forced_name)
         path = scope.child_path(name)
         if kind == "residual":
@@ -164,6 +188,8 @@ class Expander:
             self.groups.append(Group(path, "group", location))
             layers = _sequence(arguments.get("layers"), arguments.location_of("layers"), "group 'layers'")
             last = self.expand_list(layers, inner, current, names, depth + 1)
+        elif kind == "aux":
+            return self._aux(arguments, path, scope, current, names, depth, location)
         elif kind == self.branch_join.name and "branches" in arguments:
             last = self._branches(arguments, path, scope, current, names, depth, location)
         elif kind in self.blocks:
@@ -222,11 +248,7 @@ class Expander:
         if forced is not None:
             name = forced
         elif "name" in arguments:
-            name = arguments["name"]
-            if not isinstance(name, str) or not NAME_PATTERN.match(name):
-                raise CnnCalcError(
-                    f"a layer name is letters, digits, '_' and '-', received {name!r}", arguments.location_of("name")
-                )
+            name = _checked_name(arguments["name"], arguments.location_of("name"))
         else:
             count = scope.counters.get(kind, 0)
             while True:
@@ -235,9 +257,7 @@ class Expander:
                 if name not in scope.used:
                     break
             scope.counters[kind] = count
-        if name in scope.used:
-            raise CnnCalcError(f"duplicate layer name '{scope.child_path(name)}'", arguments.location_of("name"))
-        scope.used.add(name)
+        _claim(scope, name, arguments.location_of("name"))
         return name
 
     # -- leaves ---------------------------------------------------------------------------------------------
@@ -306,14 +326,36 @@ class Expander:
             raise CnnCalcError("residual 'main' path has no layers", arguments.location_of("main"))
         shortcut_last = current
         if arguments.get("shortcut"):
-            shortcut = _sequence(arguments["shortcut"], arguments.location_of("shortcut"), "residual 'shortcut'")
-            shortcut_scope = Scope(inner.child_path(self._unique(inner, "shortcut")), current, inner)
-            self.groups.append(Group(shortcut_scope.path, "shortcut", arguments.location_of("shortcut")))
+            where = arguments.location_of("shortcut")
+            shortcut, name = self._shortcut(arguments["shortcut"], where, inner)
+            shortcut_scope = Scope(inner.child_path(name), current, inner)
+            self.groups.append(Group(shortcut_scope.path, "shortcut", where))
             shortcut_last = self.expand_list(shortcut, shortcut_scope, current, names, depth + 1)
             self.produced[shortcut_scope.path] = shortcut_last
         kind = self.residual_join.name
         join = inner.child_path(self._unique(inner, kind))
         return self._add_node(join, kind, _mapping(None, location, kind), names, (main_last, shortcut_last), location)
+
+    def _shortcut(self, value: Any, location: Location, scope: Scope) -> tuple[Sequence, str]:
+        """A shortcut's layers and name: a list (named ``shortcut``) or ``{name: downsample, layers: [...]}``."""
+        if not isinstance(value, Mapping):
+            return _sequence(value, location, "residual 'shortcut'"), self._unique(scope, "shortcut")
+        _check_keys(value, SHORTCUT_KEYS, "residual 'shortcut'")
+        for key in SHORTCUT_KEYS:
+            if key not in value:
+                raise CnnCalcError(
+                    f"residual 'shortcut' as a mapping needs '{key}' (it takes: {', '.join(SHORTCUT_KEYS)})",
+                    value.location,
+                )
+        layers = _sequence(value["layers"], value.location_of("layers"), "residual 'shortcut' layers")
+        if not layers:
+            raise CnnCalcError(
+                "residual 'shortcut' layers is empty (leave 'shortcut' out for the identity)",
+                value.location_of("layers"),
+            )
+        name = _checked_name(value["name"], value.location_of("name"))
+        _claim(scope, name, value.location_of("name"))
+        return layers, name
 
     @staticmethod
     def _unique(scope: Scope, name: str) -> str:
@@ -328,9 +370,24 @@ class Expander:
         scope.used.add(chosen)
         return chosen
 
-    def _branches(self, arguments, path, scope, current, names, depth, location) -> int:
+    def _inline(self, arguments: Mapping, names: dict) -> bool:
+        """Whether a branch set is ``inline: true`` (an expression or true/false, like ``when``)."""
+        _check_keys(arguments, BRANCHES_KEYS, self.branch_join.name)
+        if "inline" not in arguments:
+            return False
+        value = arguments["inline"]
+        if isinstance(value, str):
+            try:
+                value = evaluate(value, names)
+            except ExpressionError as error:
+                raise CnnCalcError(f"inline: {error}", arguments.location_of("inline")) from None
+        if not isinstance(value, bool):
+            raise CnnCalcError(f"inline must be true or false, received {value!r}", arguments.location_of("inline"))
+        return value
+
+    def _branch_list(self, arguments: Mapping) -> tuple[list, bool]:
+        """The branches as (name, layers, location), and whether they were given as a mapping."""
         kind = self.branch_join.name
-        _check_keys(arguments, BRANCHES_KEYS, kind)
         branches = arguments["branches"]
         where = arguments.location_of("branches")
         if isinstance(branches, Mapping):
@@ -343,6 +400,42 @@ class Expander:
             )
         if len(named) < 2:
             raise CnnCalcError(f"{kind} needs at least two branches", where)
+        return named, isinstance(branches, Mapping)
+
+    def _branches_inline(self, arguments, scope, current, names, depth, location) -> int:
+        """``inline: true``: no level for the set. Mapping branches are scopes named by their keys in the
+        enclosing scope; list branches put their layers in it. The join is ``concat`` (or ``name:``) there."""
+        kind = self.branch_join.name
+        named, mapped = self._branch_list(arguments)
+        branches = arguments["branches"]
+        lasts = []
+        for name, layers, branch_location in named:
+            layers = _sequence(layers, branch_location, "a branch")
+            if mapped:
+                key_location = branches.key_locations.get(name, branch_location)
+                _claim(scope, _checked_name(name, key_location), key_location)
+                branch = Scope(scope.child_path(name), current, scope)
+                self.groups.append(Group(branch.path, "branch", branch_location))
+            else:  # the enclosing scope's names and counters, with the set's input as 'input'
+                branch = Scope(scope.path, current, scope.parent)
+                branch.used, branch.counters = scope.used, scope.counters
+            last = self.expand_list(layers, branch, current, names, depth + 1)
+            if mapped:
+                self.produced[branch.path] = last
+            lasts.append(last)
+        if "name" in arguments:
+            join = _checked_name(arguments["name"], arguments.location_of("name"))
+            _claim(scope, join, arguments.location_of("name"))
+        else:
+            join = self._unique(scope, kind)
+        path = scope.child_path(join)
+        index = self._add_node(path, kind, _mapping(None, location, kind), names, tuple(lasts), location)
+        self.produced[path] = index
+        return index
+
+    def _branches(self, arguments, path, scope, current, names, depth, location) -> int:
+        kind = self.branch_join.name
+        named, _ = self._branch_list(arguments)
         self.groups.append(Group(path, kind, location))
         inner = Scope(path, current, scope)
         lasts = []
@@ -355,6 +448,24 @@ class Expander:
             lasts.append(last)
         join = inner.child_path(self._unique(inner, kind))
         return self._add_node(join, kind, _mapping(None, location, kind), names, tuple(lasts), location)
+
+    def _aux(self, arguments, path, scope, current, names, depth, location) -> int:
+        """A side output: its layers read the current output, its last layer is an extra network output, and
+        the main path continues from the output before it."""
+        _check_keys(arguments, STRUCTURE_KEYS["aux"], "aux")
+        if current == INPUT:
+            raise CnnCalcError(
+                "aux reads the output of the layer before it, and there is none here (an aux head cannot come first)",
+                location,
+            )
+        layers = _sequence(arguments.get("layers"), arguments.location_of("layers"), "aux 'layers'")
+        self.groups.append(Group(path, "aux", location))
+        last = self.expand_list(layers, Scope(path, current, scope), current, names, depth + 1)
+        if last == current:
+            raise CnnCalcError("aux 'layers' has no layers", arguments.location_of("layers"))
+        self.produced[path] = last
+        self.aux.append(Output(last, path))
+        return current
 
     def _repeat(self, arguments, path, scope, current, names, depth, location) -> int:
         _check_keys(arguments, STRUCTURE_KEYS["repeat"], "repeat")
@@ -376,27 +487,50 @@ class Expander:
         var = arguments.get("var", "i")
         if not isinstance(var, str) or not var.isidentifier():
             raise CnnCalcError(f"repeat 'var' must be a name, received {var!r}", arguments.location_of("var"))
+        start = self._start(arguments, names)
+        pattern = arguments.get("names", "{" + var + "}")
+        if not isinstance(pattern, str) or "{" + var + "}" not in pattern:
+            raise CnnCalcError(
+                f"repeat 'names' must be text holding {{{var}}} (the step's value), received {pattern!r}",
+                arguments.location_of("names"),
+            )
         layers = _sequence(arguments.get("layers"), arguments.location_of("layers"), "repeat 'layers'")
         self.groups.append(Group(path, "repeat", location))
         inner = Scope(path, current, scope)
-        for i in range(times):
+        for i in range(start, start + times):
             self._step(location)
             local = {**names, var: i}
+            name = _checked_name(pattern.replace("{" + var + "}", str(i)), arguments.location_of("names"))
             if len(layers) == 1:
-                current = self.expand_item(layers[0], layers.location_of(0), inner, current, local, depth + 1, str(i))
+                current = self.expand_item(layers[0], layers.location_of(0), inner, current, local, depth + 1, name)
             else:
-                inner.used.add(str(i))
-                step = Scope(inner.child_path(str(i)), current, inner)
+                _claim(inner, name, arguments.location_of("names"))
+                step = Scope(inner.child_path(name), current, inner)
                 self.groups.append(Group(step.path, "step", location))
                 current = self.expand_list(layers, step, current, local, depth + 1)
                 self.produced[step.path] = current
         return current
 
+    @staticmethod
+    def _start(arguments: Mapping, names: dict) -> int:
+        """The first value of a repeat's variable: ``start``, a whole number >= 0 (default 0)."""
+        start = arguments.get("start", 0)
+        if isinstance(start, str):
+            try:
+                start = evaluate(start, names)
+            except ExpressionError as error:
+                raise CnnCalcError(f"repeat start: {error}", arguments.location_of("start")) from None
+        if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+            raise CnnCalcError(
+                f"repeat 'start' must be a whole number >= 0, received {start!r}", arguments.location_of("start")
+            )
+        return start
+
     def _call(self, block: Block, arguments, path, scope, current, names, depth, location) -> int:
         if block.name in self.calls:
             chain = " -> ".join([*self.calls[self.calls.index(block.name) :], block.name])
             raise CnnCalcError(f"block '{block.name}' uses itself ({chain})", location)
-        bound = {}
+        bound: dict = {}
         for key, value in arguments.items():
             if key in ("name", "when"):
                 continue
@@ -411,12 +545,13 @@ class Expander:
             if key not in bound:
                 if default is None:
                     raise CnnCalcError(f"block '{block.name}' needs the parameter '{key}'", location)
-                bound[key] = self._block_argument(default, bound, block.location)
+                bound[key] = self._block_argument(default, {**self.arguments, **bound}, block.location)
         self.groups.append(Group(path, block.name, location))
         self.calls.append(block.name)
         self.uses.append((block.name, location))
         try:
-            return self.expand_list(block.layers, Scope(path, current, scope), current, bound, depth + 1)
+            inner_names = {**self.arguments, **bound} if self.arguments else bound
+            return self.expand_list(block.layers, Scope(path, current, scope), current, inner_names, depth + 1)
         except CnnCalcError as error:
             error.used_in(block.name, location)
             raise
@@ -438,6 +573,21 @@ class Expander:
             return evaluate(value, names)
         except ExpressionError as error:
             raise CnnCalcError(str(error), location) from None
+
+
+def _checked_name(name: Any, location: Location) -> str:
+    """A name given in the description: letters, digits, '_' and '-' (digits quoted, YAML reads 0 as a number)."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        hint = f" (quote digits: name: '{name}')" if isinstance(name, int) and not isinstance(name, bool) else ""
+        raise CnnCalcError(f"a layer name is letters, digits, '_' and '-', received {name!r}{hint}", location)
+    return name
+
+
+def _claim(scope: Scope, name: str, location: Location) -> None:
+    """Take ``name`` in ``scope``; a name already taken there is a duplicate."""
+    if name in scope.used:
+        raise CnnCalcError(f"duplicate layer name '{scope.child_path(name)}'", location)
+    scope.used.add(name)
 
 
 def _without(arguments: Mapping, key: str) -> Mapping:

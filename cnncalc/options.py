@@ -35,16 +35,29 @@ def parse_batch(text: str | int) -> int | Sym:
     raise UsageError(f"--batch must be a whole number >= 1 or a size symbol like N, received '{text}'")
 
 
-def parse_binding(text: str) -> dict[str, int]:
-    """``--set H=227,W=227`` -> {'H': 227, 'W': 227}."""
-    binding = {}
+def parse_settings(text: str) -> dict:
+    """``--set H=227,aux_logits=true`` -> {'H': 227, 'aux_logits': True}: whole numbers, true/false, decimals or
+    plain words. Which names are description arguments and which size symbols is decided once the network is
+    loaded (``propagate.size_binding``)."""
+    settings: dict = {}
     for part in text.split(","):
         name, _, value = part.partition("=")
         name, value = name.strip(), value.strip()
-        if not is_symbol_name(name) or not value.isdigit() or int(value) < 1:
-            raise UsageError(f"--set must look like H=227,W=227 (sizes >= 1), received '{text}'")
-        binding[name] = int(value)
-    return binding
+        if not name.isidentifier() or not value:
+            raise UsageError(f"--set must look like H=227,W=227 or aux_logits=true, received '{text}'")
+        settings[name] = _setting_value(value)
+    return settings
+
+
+def _setting_value(text: str):
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
 
 
 def parse_resolutions(text: str) -> list[int]:

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 from .errors import CnnCalcError, UsageError
 from .gcpause import gc_paused
-from .network import INPUT, Group, Network
-from .registry import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape
+from .network import INPUT, Group, Network, outputs_of
+from .registry import MAX_SIZE, REGISTRY, Operand, Weight, bind, format_shape, suggest
 from .symbolic.algebra import Sym, evaluate, is_symbolic
 from .symbolic.recording import Recorded, active_collector, collecting
 
@@ -37,6 +37,10 @@ class LayerResult(NamedTuple):
 
 
 class Totals(NamedTuple):
+    """Params and buffers are every layer's, the auxiliary heads' included (they are in the model and its
+    checkpoints). MACs, FLOPs and activations are the inference pass, which does not run the heads (torchvision
+    runs them in training only); the heads' own are the ``aux_`` figures."""
+
     params: int
     buffers: int
     macs: int
@@ -45,10 +49,26 @@ class Totals(NamedTuple):
     activation_bytes: int
     param_bytes: int
     input_bytes: int
+    aux_macs: int = 0
+    aux_flops: int = 0
+    aux_activations: int = 0
+
+
+class OutputResult(NamedTuple):
+    """One output of the network: the layer giving it, the aux group it ends (None for the main one), its shape."""
+
+    path: str
+    aux: str | None
+    shape: tuple
+    index: int
 
 
 class Report(NamedTuple):
-    """The result of propagating a network at one input size, batch and dtype."""
+    """The result of propagating a network at one input size, batch and dtype.
+
+    ``output`` is the main output's shape; ``outputs`` lists every output, main first. See Totals for what the
+    totals include when there are auxiliary heads.
+    """
 
     name: str
     file: str
@@ -58,6 +78,7 @@ class Report(NamedTuple):
     layers: tuple[LayerResult, ...]
     groups: tuple[Group, ...]
     totals: Totals
+    outputs: tuple[OutputResult, ...] = ()
 
 
 def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Report:
@@ -125,15 +146,20 @@ def _propagate(network: Network, batch: int, dtype: str) -> Report:
                 line=node.location.line,
             )
         )
+    outputs = tuple(
+        OutputResult(results[out.index].path, out.aux, results[out.index].output, out.index)
+        for out in outputs_of(network)
+    )
     return Report(
         network.name,
         network.file,
         (batch, *network.input),
-        results[-1].output,
+        outputs[0].shape,
         dtype,
         tuple(results),
         network.groups,
-        _totals(results, batch * prod(network.input), DTYPE_BYTES[dtype]),
+        _totals(results, _in_aux_heads(network, results), batch * prod(network.input), DTYPE_BYTES[dtype]),
+        outputs,
     )
 
 
@@ -150,18 +176,29 @@ def _memo_key(node, names: dict, x) -> tuple | None:
         return None
 
 
-def _totals(layers: list[LayerResult], input_elements: int, width: int) -> Totals:
+def _in_aux_heads(network: Network, layers: list[LayerResult]) -> list[bool]:
+    """Whether each layer lies in an auxiliary head (the group an auxiliary output ends)."""
+    heads = tuple(out.aux + "." for out in outputs_of(network) if out.aux is not None)
+    return [bool(heads) and layer.path.startswith(heads) for layer in layers]
+
+
+def _totals(layers: list[LayerResult], in_aux: list[bool], input_elements: int, width: int) -> Totals:
     params = sum(layer.params for layer in layers)
-    activations = sum(layer.activations for layer in layers)
+    main = [layer for layer, aux in zip(layers, in_aux) if not aux]
+    heads = [layer for layer, aux in zip(layers, in_aux) if aux]
+    activations = sum(layer.activations for layer in main)
     return Totals(
         params=params,
         buffers=sum(layer.buffers for layer in layers),
-        macs=sum(layer.macs for layer in layers),
-        flops=sum(layer.flops for layer in layers),
+        macs=sum(layer.macs for layer in main),
+        flops=sum(layer.flops for layer in main),
         activations=activations,
         activation_bytes=activations * width,
         param_bytes=params * width,
         input_bytes=input_elements * width,
+        aux_macs=sum(layer.macs for layer in heads),
+        aux_flops=sum(layer.flops for layer in heads),
+        aux_activations=sum(layer.activations for layer in heads),
     )
 
 
@@ -181,6 +218,32 @@ def propagate_symbolic(network: Network, batch=1, dtype: str = "float32") -> tup
     with collecting() as collector:
         report = propagate(network, batch, dtype)
     return report, collector.items
+
+
+def size_binding(network: Network, batch, settings: dict) -> dict | None:
+    """The ``--set`` values that are not the description's ``args:``: sizes of the input's and batch's symbols
+    (None when there are none). A name that is neither is a usage error with a suggestion."""
+    rest = {name: value for name, value in settings.items() if name not in (network.args or {})}
+    if not rest:
+        return None
+    symbols, arguments = symbols_of(network, batch), sorted(network.args or {})
+    if not symbols and not arguments:
+        raise UsageError(
+            "--set needs size symbols in the input or batch (e.g. --input 3xHxW) or names declared in the"
+            f" description's 'args:', received {', '.join(rest)}"
+        )
+    for name, value in rest.items():
+        if name not in symbols:
+            takes = [
+                *([f"the description's args ({', '.join(arguments)})"] if arguments else []),
+                *([f"the size symbols ({', '.join(symbols)})"] if symbols else []),
+            ]
+            raise UsageError(
+                f"--set: unknown name '{name}'{suggest(name, [*arguments, *symbols])}; it sets {' and '.join(takes)}"
+            )
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UsageError(f"--set {name}: a size is a whole number >= 1, received {value!r}")
+    return rest
 
 
 def propagate_any(
@@ -229,7 +292,10 @@ def evaluate_report(network: Network, batch, report: Report, conditions: list[Re
         for layer in report.layers
     )
     totals = Totals(**{name: at(value) for name, value in report.totals._asdict().items()})
-    return report._replace(input=at(report.input), output=at(report.output), layers=layers, totals=totals)
+    outputs = tuple(out._replace(shape=at(out.shape)) for out in report.outputs)
+    return report._replace(
+        input=at(report.input), output=at(report.output), layers=layers, totals=totals, outputs=outputs
+    )
 
 
 def at_resolutions(network: Network, resolutions: list[int], batch=1, dtype: str = "float32") -> list[Report]:

@@ -189,14 +189,13 @@ class SizesType(ArgType):
         return _per_dim_schema(_whole_schema(arg))
 
 
-class PaddingType(ArgType):
-    """'same', 'valid', or per spatial dimension a size or a [before, after] pair; pairs, one per dimension."""
+class PairsType(ArgType):
+    """Per spatial dimension a size or a [before, after] pair (one size for all, or a list); pairs, one per
+    dimension."""
 
     __slots__ = ()
 
-    def convert(self, arg, value, rank, names) -> Any:
-        if value in ("same", "valid"):
-            return value
+    def convert(self, arg, value, rank, names) -> tuple[tuple[int, int], ...]:
         pairs = []
         for item in _per_dim(value, rank, names):
             if isinstance(item, list):
@@ -211,7 +210,36 @@ class PaddingType(ArgType):
     def schema(self, arg) -> dict:
         side = _whole_schema(arg)
         pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": side}
-        return {"anyOf": [{"enum": ["same", "valid"]}, _per_dim_schema({"anyOf": [side, pair]})]}
+        return _per_dim_schema({"anyOf": [side, pair]})
+
+
+class PaddingType(PairsType):
+    """'same', 'valid', or the pairs of PairsType."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> Any:
+        if value in ("same", "valid"):
+            return value
+        return super().convert(arg, value, rank, names)
+
+    def schema(self, arg) -> dict:
+        return {"anyOf": [{"enum": ["same", "valid"]}, super().schema(arg)]}
+
+
+class WholesType(ArgType):
+    """A list of whole numbers of any length (at least one), each from the Arg's minimum; a tuple."""
+
+    __slots__ = ()
+
+    def convert(self, arg, value, rank, names) -> tuple[int, ...]:
+        value = _expression(value, names)
+        if not isinstance(value, list) or not value:
+            raise ArgError(f"must be a list of whole numbers, received {value!r}")
+        return tuple(_whole(arg, item, names) for item in value)
+
+    def schema(self, arg) -> dict:
+        return {"anyOf": [{"type": "array", "minItems": 1, "items": _whole_schema(arg)}, EXPRESSION]}
 
 
 class ScaleType(ArgType):
@@ -236,7 +264,7 @@ class ScaleType(ArgType):
 
 
 INT, FLOAT, BOOL, CHOICE = IntType(), FloatType(), BoolType(), ChoiceType()
-SIZES, PADDING, SCALE = SizesType(), PaddingType(), ScaleType()
+SIZES, PAIRS, PADDING, SCALE, WHOLES = SizesType(), PairsType(), PaddingType(), ScaleType(), WholesType()
 
 
 class Arg(NamedTuple):
@@ -256,8 +284,15 @@ class Arg(NamedTuple):
         return self.type.convert(self, value, rank, names)
 
 
+#: The name of an array keyed by its layer's path alone (PyTorch's bare parameters, as torchvision ConvNeXt's
+#: ``features.1.0.layer_scale``), where every other array is keyed ``<layer path>.<name>``.
+SELF = ""
+
+
 class Weight(NamedTuple):
-    """One named array a layer owns: trainable parameters or buffers (batch-norm running statistics)."""
+    """One named array a layer owns: trainable parameters or buffers (batch-norm running statistics).
+
+    The name ``SELF`` (empty) keys the array by the layer's path itself."""
 
     name: str
     shape: tuple[int, ...]
@@ -266,6 +301,10 @@ class Weight(NamedTuple):
     @property
     def size(self) -> int:
         return prod(self.shape)
+
+    def key(self, path: str) -> str:
+        """The array's key in a weights file: ``<path>.<name>``, or the path itself for a ``SELF`` array."""
+        return f"{path}.{self.name}" if self.name != SELF else path
 
 
 class Operand(NamedTuple):

@@ -204,6 +204,27 @@ def labelled(rows: list[list[str]]) -> str:
     return "\n".join(aligned(rows, minimum=(11,)))
 
 
+def outputs_line(report: Report) -> list[list[str]]:
+    """With auxiliary outputs, the summary lines naming every output and saying what the totals include."""
+    if len(report.outputs) < 2:
+        return []
+    shown = ", ".join(
+        f"{out.path} {format_shape(out.shape)}" + (" (main)" if out.aux is None else f" ({out.aux})")
+        for out in report.outputs
+    )
+    t = report.totals
+    heads = ", ".join(out.aux for out in report.outputs if out.aux is not None)
+    return [
+        ["outputs", shown],
+        ["", f"params include the heads {heads}; MACs, FLOPs and activations are the inference pass, which"],
+        ["", f"does not run them (in training they add {_exact(t.aux_macs)} MACs, {_exact(t.aux_flops)} FLOPs)"],
+    ]
+
+
+def _exact(value) -> str:
+    return grouped(value) if isinstance(value, int) else str(value)
+
+
 def summary(report: Report) -> str:
     """The totals, one line per figure: in human units for whole numbers, as exact expressions for symbolic sizes."""
     t = report.totals
@@ -211,6 +232,7 @@ def summary(report: Report) -> str:
         return _symbolic_summary(report)
     return labelled(
         [
+            *outputs_line(report),
             ["params", f"{human(t.params)} ({grouped(t.params)})  + buffers {grouped(t.buffers)}"],
             ["MACs", f"{human(t.macs, 'MACs')} ({grouped(t.macs)})"],
             ["FLOPs", f"{human(t.flops, 'FLOPs')} ({grouped(t.flops)})"],
@@ -227,11 +249,10 @@ def summary(report: Report) -> str:
 def _symbolic_summary(report: Report) -> str:
     t = report.totals
 
-    def exact(value) -> str:
-        return grouped(value) if isinstance(value, int) else str(value)
-
+    exact = _exact
     return labelled(
         [
+            *outputs_line(report),
             ["params", f"{exact(t.params)}  + buffers {exact(t.buffers)}"],
             ["MACs", exact(t.macs)],
             ["FLOPs", exact(t.flops)],
@@ -253,6 +274,7 @@ def to_json(report: Report) -> dict:
         "dtype": report.dtype,
         "input": list(report.input),
         "output": list(report.output),
+        "outputs": [{"path": out.path, "aux": out.aux, "shape": list(out.shape)} for out in report.outputs],
         "layers": [
             {
                 "path": layer.path,
@@ -278,6 +300,10 @@ def to_json(report: Report) -> dict:
             "activation_bytes": report.totals.activation_bytes,
             "param_bytes": report.totals.param_bytes,
             "input_bytes": report.totals.input_bytes,
+            "aux_macs": report.totals.aux_macs,
+            "aux_flops": report.totals.aux_flops,
+            "aux_activations": report.totals.aux_activations,
+            "outputs": [out.path for out in report.outputs],
         },
         "convention": CONVENTION,
     }

@@ -10,7 +10,7 @@ import io
 
 from .propagate import Report
 from .registry import format_shape
-from .render import COLUMNS, HEADERS, rows
+from .render import COLUMNS, HEADERS, outputs_line, rows
 from .units import grouped, is_zero
 
 
@@ -40,6 +40,8 @@ def markdown(report: Report, figure: str, max_depth: int | None = None) -> str:
         lines.append("| " + " | ".join([name, _cell(row.kind), format_shape(row.output), *values]) + " |")
     totals = [f"**{grouped(getattr(report.totals, column))}**" for column in columns]
     lines.append("| " + " | ".join(["**Total**", "", f"**{format_shape(report.output)}**", *totals]) + " |")
+    for label, text in outputs_line(report):
+        lines += ["", f"{label}: {_cell(text)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -244,3 +244,21 @@ def test_one_aligner(rows, justify, minimum, lines):
     from cnncalc.render import aligned
 
     assert aligned(rows, justify, minimum) == lines
+
+
+def test_readme_lists_every_builtin_with_its_family_and_figures(cli):
+    """The README's table of built-in networks is `cnncalc list`'s, family by family."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = re.split(r"\n\n#+ ", readme[readme.index("## Built-in networks") :])[0]  # up to the next heading
+    documented, family = [], ""
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[1].startswith("`"):
+            family = cells[0] or family
+            documented.append([family, cells[1].split("`")[1], *cells[2:]])
+    listed, family = [], ""
+    for line in cli("list").stdout.splitlines()[1:]:
+        if not line.startswith(" "):
+            family, line = line.split(maxsplit=1)
+        listed.append([family, *line.split()[:4]])
+    assert documented == listed

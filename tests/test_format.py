@@ -159,7 +159,7 @@ def test_group_scopes_paths_like_pytorch_sequential():
 def test_resnet_paths():
     names = [node.path for node in load("resnet152").nodes]
     assert "layer3.4.conv2" in names
-    assert "layer2.0.shortcut.conv" in names and "layer2.1.shortcut.conv" not in names
+    assert "layer2.0.downsample.0" in names and "layer2.1.downsample.0" not in names
     assert names[-1] == "fc"
 
 

@@ -1,4 +1,5 @@
-"""Every built-in network against published figures (tests/reference/, copied from the project's references)."""
+"""Built-in networks against published figures (tests/reference/, copied from the project's references); the
+torchvision models are compared in test_torchvision.py."""
 
 from __future__ import annotations
 
@@ -7,22 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.load import builtin_names, load
+from cnncalc.load import load
 from cnncalc.propagate import propagate
 
 REFERENCE = Path(__file__).parent / "reference"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
-
-# built-in name -> torchvision.csv model name
-TORCHVISION_NAMES = {
-    "alexnet-torchvision": "alexnet",
-    "vgg16": "vgg16",
-    "resnet18": "resnet18",
-    "resnet34": "resnet34",
-    "resnet50": "resnet50",
-    "resnet101": "resnet101",
-    "resnet152": "resnet152",
-}
 
 
 def rows(name: str) -> list[dict]:
@@ -34,13 +24,36 @@ def shape(text: str) -> tuple:
     return tuple(int(part) for part in text.split("x"))
 
 
-@pytest.mark.parametrize("builtin,model", sorted(TORCHVISION_NAMES.items()))
-def test_torchvision_params_and_macs(builtin, model):
-    expected = next(row for row in rows("torchvision.csv") if row["model"] == model)
-    report = propagate(load(builtin))
+# built-in, --set aux_logits, params, MACs of the main output, auxiliary outputs: the published figures of
+# torchvision.csv (its notes give the other convention's params). The heads' MACs by hand (pooling counts none):
+# googlenet's 1x1 conv at 4x4 (512 or 528 in, 128 out) + fc1 2048x1024 + fc2 1024x1000:
+#   512*128*16 + 2,097,152 + 1,024,000 = 4,169,728 and 528*128*16 + 3,121,152 = 4,202,496;
+# inception_v3's conv0 768->128 at 5x5 + conv1 5x5 128->768 at 1x1 + fc 768x1000:
+#   2,457,600 + 2,457,600 + 768,000 = 5,683,200.
+AUX_CONVENTIONS = [
+    ("googlenet", None, 6_624_904, 1_498_376_192, {}),
+    ("googlenet", True, 13_004_888, 1_498_376_192, {"aux1": 4_169_728, "aux2": 4_202_496}),
+    ("inception_v3", None, 27_161_264, 5_713_216_096, {"AuxLogits": 5_683_200}),
+    ("inception_v3", False, 23_834_568, 5_713_216_096, {}),
+]
+
+
+@pytest.mark.parametrize("builtin,aux_logits,params,macs,heads", AUX_CONVENTIONS)
+def test_auxiliary_classifier_conventions(builtin, aux_logits, params, macs, heads):
+    """googlenet is published without its two heads, inception_v3 with its one; aux_logits switches either way.
+    The CSV's MACs are the main output's (the heads run in training only), the params include the heads."""
+    settings = None if aux_logits is None else {"aux_logits": aux_logits}
+    expected = next(row for row in rows("torchvision.csv") if row["model"] == builtin)
+    report = propagate(load(builtin, settings=settings))
     assert report.input[1:] == shape(expected["input"])
-    assert report.totals.params == int(expected["params"])
-    assert report.totals.macs == int(expected["macs"])
+    assert report.totals.params == params
+    if aux_logits is None:
+        assert (params, macs) == (int(expected["params"]), int(expected["macs"]))
+    assert [out.aux for out in report.outputs[1:]] == list(heads)
+    assert all(out.shape == (1, 1000) for out in report.outputs)
+    in_heads = {name: sum(layer.macs for layer in report.layers if layer.path.startswith(name + ".")) for name in heads}
+    assert in_heads == heads
+    assert (report.totals.macs, report.totals.aux_macs) == (macs, sum(heads.values()))
 
 
 def test_alexnet_layer_by_layer():
@@ -124,11 +137,6 @@ def test_batch_scales_operations_not_parameters(name):
     assert eight.totals.macs == 8 * one.totals.macs
     assert eight.totals.flops == 8 * one.totals.flops
     assert eight.output == (8, *one.output[1:])
-
-
-def test_every_builtin_has_a_reference_test():
-    covered = set(TORCHVISION_NAMES) | {"alexnet", "lenet5"}
-    assert set(builtin_names()) - covered <= {"unet"}, "a built-in network without a reference test"
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="the project's shared references are not beside this checkout")

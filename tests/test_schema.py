@@ -9,8 +9,11 @@ import pytest
 import yaml
 
 from cnncalc.ci.schema import schema
+from cnncalc.errors import CnnCalcError
+from cnncalc.load import parse_network
 from cnncalc.network import STRUCTURES
-from cnncalc.registry import BOOL, CHOICE, FLOAT, INT, PADDING, REGISTRY, SCALE, SIZES, Arg, ArgError
+from cnncalc.propagate import propagate
+from cnncalc.registry import BOOL, CHOICE, FLOAT, INT, PADDING, PAIRS, REGISTRY, SCALE, SIZES, WHOLES, Arg, ArgError
 
 ARCHITECTURES = sorted((Path(__file__).parent.parent / "architectures").glob("*.yaml"))
 
@@ -96,6 +99,8 @@ ARG_SAMPLES = [
     (Arg("k", SIZES, ""), [3, [1, 7]], [0, [1, 0], [1.5, 2]]),
     (Arg("pad", PADDING, "", minimum=0), ["same", "valid", 0, [1, 2], [[0, 1], [1, 1]]], [-1, [[0, 1, 2], 1]]),
     (Arg("s", SCALE, ""), [2, 1.5, [2, 0.5]], [0, -1, [2, 0]]),
+    (Arg("pairs", PAIRS, "", minimum=0), [0, [1, 2], [[0, 1], [1, 1]]], [-1, [[0, 1, 2], 1], [1, True]]),
+    (Arg("dims", WHOLES, "", minimum=0), [[0], [2, 0, 1]], [[], 3, [-1], [1.5]]),
 ]
 
 
@@ -109,3 +114,38 @@ def test_each_argument_types_converter_and_schema_agree(arg, accepted, refused):
         with pytest.raises(ArgError):
             arg.convert(value, 2, {})
         assert not check.is_valid(value), value
+
+
+def test_schema_accepts_naming_control_aux_and_args():
+    text = """
+input: [8, 16, 16]
+args: [aux_logits: false, width: 8]
+layers:
+  - residual:
+      main: [conv: {out: width, kernel: 3, padding: 1}]
+      shortcut: {name: downsample, layers: [conv: {name: '0', out: width, kernel: 1}, batchnorm: {name: '1'}]}
+  - concat: {inline: true, branches: {branch1: [relu], branch2: []}}
+  - concat: {inline: "not aux_logits", branches: [[relu], [relu]]}
+  - aux: {name: aux1, when: aux_logits, layers: [globalavgpool, flatten, linear: 10]}
+  - repeat: {times: 2, start: 1, names: "denselayer{i}", layers: [relu]}
+"""
+    assert not list(validator().iter_errors(yaml.safe_load(text)))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "residual: {main: [relu], shortcut: {name: d}}",
+        "residual: {main: [relu], shortcut: {name: d, layers: []}}",
+        "aux: {layers: []}",
+        "aux: {name: a}",
+        "repeat: {times: 2, start: -1, layers: [relu]}",
+        "repeat: {times: 2, names: layer, layers: [relu]}",
+        "concat: {inlined: true, branches: [[relu], [relu]]}",
+    ],
+)
+def test_schema_rejects_bad_naming_control_and_aux(layer):
+    text = f"input: [3, 8, 8]\nlayers:\n  - relu\n  - {layer}\n"
+    assert list(validator().iter_errors(yaml.safe_load(text)))
+    with pytest.raises(CnnCalcError):
+        propagate(parse_network(text, "t.yaml"))

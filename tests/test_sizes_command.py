@@ -89,7 +89,12 @@ def test_flops_at_resolutions():
     [
         (("shapes", "unet", "--input", "3xHxW", "--set", "H=500,W=512"), 1, "cannot concatenate along channels"),
         (("shapes", "unet", "--input", "3xHxW", "--set", "H=512"), 2, "missing: W"),
-        (("shapes", "unet", "--input", "3xHxW", "--set", "H=512,W=512,Q=3"), 2, "unknown: Q"),
+        (
+            ("shapes", "unet", "--input", "3xHxW", "--set", "H=512,W=512,Q=3"),
+            2,
+            "unknown name 'Q'; it sets the size symbols (H, W)",
+        ),
+        (("shapes", "unet", "--input", "3xHxW", "--set", "H=512,W=0"), 2, "--set W: a size is a whole number >= 1"),
         (("shapes", "unet", "--input", "3xHxW", "--set", "H:512"), 2, "--set must look like H=227,W=227"),
         (("shapes", "unet", "--set", "H=512"), 2, "--set needs size symbols"),
         (("shapes", "unet", "--batch", "0"), 2, "--batch must be a whole number >= 1 or a size symbol"),

@@ -185,11 +185,14 @@ def test_minimum_sizes(net, minimum):
 
 
 def _concrete_ok(network, x):
+    """Concrete propagation accepts size x, and no add stretched a size of 1: every size of these chains depends
+    on L, and a symbolic size stretches only where it is literally 1 (the analysis describes equal operands)."""
     try:
-        propagate(network._replace(input=(network.input[0], x)))
-        return True
+        report = propagate(network._replace(input=(network.input[0], x)))
     except CnnCalcError:
         return False
+    outputs = [layer.output for layer in report.layers]
+    return all(len({outputs[i] for i in layer.inputs}) == 1 for layer in report.layers if layer.kind == "add")
 
 
 LAYER = st.fixed_dictionaries(
@@ -335,3 +338,66 @@ def test_unet_params_match_torch():
     expected = sum(p.numel() for p in nn.ModuleList(layers).parameters())
     assert expected == 31037698  # milesial/Pytorch-UNet, n_channels=3, n_classes=2, bilinear=False
     assert propagate(load("unet")).totals.params == expected
+
+
+# -- the issue-9 kinds with symbolic sizes ----------------------------------------------------------------------
+def _symbolic_layers(text: str):
+    report, conditions = propagate_symbolic(parse_network(text, "t.yaml"))
+    return {layer.path: layer for layer in report.layers}, conditions
+
+
+def test_broadcasting_stretches_only_a_literal_one():
+    """A C x 1 x 1 gate stretches over H x W with no condition; a size that may or may not be 1 (floor(H/32))
+    must equal the other size: a 'merge' condition, not a stretch."""
+    layers, conditions = _symbolic_layers(
+        """input: [4, H, W]
+layers:
+  - globalavgpool: {name: gate}
+  - mul: {name: excite, of: [input, gate]}
+  - maxpool: {name: small, kernel: 32}
+  - adaptiveavgpool: {name: fixed, output: 7}
+  - add: {name: join, of: [fixed, small]}
+"""
+    )
+    assert layers["excite"].output == (1, 4, H, W)
+    assert layers["join"].output == (1, 4, 7, 7)
+    merges = [item for item in conditions if item.rule == "merge"]
+    assert [(str(item.condition), item.layer) for item in merges] == [
+        ("floor(H/32) = 7", "join"),
+        ("floor(W/32) = 7", "join"),
+    ]
+
+
+def test_reflect_padding_is_a_size_condition_and_pad_adds_to_symbols():
+    layers, conditions = _symbolic_layers(
+        "input: [3, H, W]\nlayers:\n  - pad: {name: p, padding: [3, [0, 1]], mode: reflect}\n"
+    )
+    assert layers["p"].output == (1, 3, H + 6, W + 1)
+    assert [(str(item.condition), item.rule) for item in conditions] == [("H > 3", "size"), ("W > 1", "size")]
+
+
+def test_layout_and_per_position_kinds_carry_symbols():
+    layers, conditions = _symbolic_layers(
+        """input: [C, H, W]
+layers:
+  - permute: {name: last, dims: [1, 2, 0]}
+  - layernorm: {name: ln, dim: -1}
+  - linear: {name: fc, out: 8, per_position: true}
+  - chunk: {name: half, chunks: 2, index: 0}
+"""
+    )
+    C = symbol("C")
+    assert layers["last"].output == (1, H, W, C)
+    assert layers["ln"].params == 2 * C and layers["ln"].flops == H * W * (7 * C + 2)
+    assert layers["fc"].output == (1, H, W, 8) and layers["fc"].macs == H * W * C * 8
+    assert layers["half"].output == (1, floor_half_up(H), W, 8)
+    assert conditions == []
+
+
+def floor_half_up(size):
+    return -((-size) // 2)
+
+
+def test_channelshuffle_of_a_symbolic_channel_count_is_a_condition():
+    _, conditions = _symbolic_layers("input: [C, H]\nlayers:\n  - channelshuffle: {name: s, groups: 4}\n")
+    assert [(str(item.condition), item.rule) for item in conditions] == [("C - 4*floor(C/4) = 0", "size")]

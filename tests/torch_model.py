@@ -10,6 +10,7 @@ from __future__ import annotations
 from math import prod
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -17,7 +18,7 @@ from torch.nn import functional as F
 from cnncalc.formulas import (
     same_padding,  # the oracle may share the formula: it checks values, not shapes
 )
-from cnncalc.network import INPUT, Network
+from cnncalc.network import INPUT, Network, outputs_of
 from cnncalc.registry import REGISTRY, Operand, bind
 
 
@@ -43,6 +44,57 @@ class _Padded(nn.Module):
 
     def forward(self, x):
         return self.module(F.pad(x, self.pad, value=self.value) if any(self.pad) else x)
+
+
+class _LayerScale(nn.Module):
+    """torchvision ConvNeXt's layer scale: ``self.layer_scale * x``, a parameter of shape [C, 1, ...] whose
+    state_dict key is the module's path itself (``features.1.0.layer_scale``)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(shape[0], *(1,) * (len(shape) - 1)))
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            self.layer_scale.uniform_(0.5, 1.5)
+
+    def forward(self, x):
+        return self.layer_scale * x
+
+
+def _stochastic_depth(a):
+    """torchvision's own module (the identity in eval mode); the oracle needs torchvision for it."""
+    ops = pytest.importorskip("torchvision.ops")
+    return ops.StochasticDepth(a.p, a.mode)
+
+
+class _Function(nn.Module):
+    """A parameter-free torch function as a module (permute, chunk)."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x):
+        return self.function(x)
+
+
+class _OverDim(nn.Module):
+    """nn.LayerNorm applied over one dimension: moved last, normalised, moved back (ConvNeXt's LayerNorm2d)."""
+
+    def __init__(self, module, dim):
+        super().__init__()
+        self.module, self.dim = module, dim
+
+    def forward(self, x):
+        return self.module(x.movedim(self.dim, -1)).movedim(-1, self.dim)
+
+
+_PADS = {  # mode -> module class by rank; constant takes the value as its second argument
+    "constant": (nn.ConstantPad1d, nn.ConstantPad2d, nn.ConstantPad3d),
+    "reflect": (nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d),
+    "replicate": (nn.ReplicationPad1d, nn.ReplicationPad2d, nn.ReplicationPad3d),
+}
 
 
 def _symmetric(pairs):
@@ -101,26 +153,45 @@ def _module(kind: str, a, shape: tuple):
         mode = "nearest" if a.mode == "nearest" else _by_rank(rank, "linear", "bilinear", "trilinear")
         size = a.size if a.size is not None else [int(n * s) for n, s in zip(shape[1:], a.scale)]
         return nn.Upsample(size=tuple(size), mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+    if kind == "layernorm":
+        axis = a.dim - 1 if a.dim > 0 else len(shape) + a.dim  # per sample
+        norm = nn.LayerNorm(shape[axis], eps=a.eps)
+        return norm if axis == len(shape) - 1 else _OverDim(norm, axis + 1)
+    if kind == "pad":
+        cls = _by_rank(rank, *_PADS[a.mode])
+        pad = _torch_pad(a.padding)
+        return cls(pad, 0.0 if a.value is None else a.value) if a.mode == "constant" else cls(pad)
     simple = {
         "flatten": lambda: nn.Flatten(),
-        "linear": lambda: nn.Linear(shape[0], a.out, a.bias),
+        "linear": lambda: nn.Linear(shape[-1], a.out, a.bias),  # on the last dimension, per position or flat
+        "permute": lambda: _Function(lambda x: x.permute(0, *(d + 1 for d in a.dims))),
+        "channelshuffle": lambda: nn.ChannelShuffle(a.groups),
+        "chunk": lambda: _Function(lambda x: torch.chunk(x, a.chunks, dim=1)[a.index]),
         "lrn": lambda: nn.LocalResponseNorm(a.size, a.alpha, a.beta, a.k),
         "dropout": lambda: nn.Dropout(a.p),
+        "stochasticdepth": lambda: _stochastic_depth(a),
         "relu": lambda: nn.ReLU(),
+        "relu6": lambda: nn.ReLU6(),
         "leakyrelu": lambda: nn.LeakyReLU(a.slope),
+        "prelu": lambda: nn.PReLU(a.channels),
+        "elu": lambda: nn.ELU(a.alpha),
         "sigmoid": lambda: nn.Sigmoid(),
+        "hardsigmoid": lambda: nn.Hardsigmoid(),
         "tanh": lambda: nn.Tanh(),
         "gelu": lambda: nn.GELU(),
         "silu": lambda: nn.SiLU(),
+        "hardswish": lambda: nn.Hardswish(),
+        "mish": lambda: nn.Mish(),
         "identity": lambda: nn.Identity(),
         "softmax": lambda: nn.Softmax(dim=a.dim),
+        "scale": lambda: _LayerScale(shape),
     }
     return simple[kind]()
 
 
 def _weight_owner(module):
     """The module holding a layer's parameters (inside the padding wrapper, if any)."""
-    return module.module if isinstance(module, _Padded) else module
+    return module.module if isinstance(module, (_Padded, _OverDim)) else module
 
 
 class TorchModel:
@@ -146,17 +217,20 @@ class TorchModel:
                 shapes[index] = tuple(module(probe).shape[1:])
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """Every array under cnncalc's key (``<path>.<name>``), including batch norms' num_batches_tracked."""
+        """Every array under cnncalc's key (``<path>.<name>``, a layer scale's ``<path>``), including batch norms'
+        num_batches_tracked."""
         state = {}
         for path, module in self.modules.items():
-            for name, tensor in _weight_owner(module).state_dict().items():
-                state[f"{path}.{name}"] = tensor
+            owner = _weight_owner(module)
+            for name, tensor in owner.state_dict().items():
+                state[path if isinstance(owner, _LayerScale) else f"{path}.{name}"] = tensor
         return state
 
     def load(self, arrays: dict) -> None:
-        """Copy arrays keyed ``<path>.<name>`` (as cnncalc initialises or loads them) into the modules."""
+        """Copy arrays keyed ``<path>.<name>`` or ``<path>`` (as cnncalc initialises or loads them) into the
+        modules."""
         for key, array in arrays.items():
-            path, name = key.rsplit(".", 1)
+            path, name = (key, "layer_scale") if key in self.modules else key.rsplit(".", 1)
             target = getattr(_weight_owner(self.modules[path]), name)
             with torch.no_grad():
                 target.copy_(torch.from_numpy(np.asarray(array)).to(target.dtype))
@@ -176,9 +250,13 @@ class TorchModel:
                         owner.weight.uniform_(0.5, 1.5)
                         owner.bias.normal_(0, 0.1)
 
-    @torch.no_grad()
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Run the graph on a NumPy batch and return the final output as NumPy."""
+        """Run the graph on a NumPy batch and return the main output as NumPy."""
+        return self.outputs(x)[0]
+
+    @torch.no_grad()
+    def outputs(self, x: np.ndarray) -> list[np.ndarray]:
+        """Run the graph on a NumPy batch and return every output (main first, then the aux heads) as NumPy."""
         nodes = self.network.nodes
         outputs = {INPUT: torch.from_numpy(np.ascontiguousarray(x)).to(self.dtype)}
         for index, node in enumerate(nodes):
@@ -187,12 +265,16 @@ class TorchModel:
                 y = xs[0]
                 for other in xs[1:]:
                     y = y + other
+            elif node.kind == "mul":
+                y = xs[0]
+                for other in xs[1:]:
+                    y = y * other
             elif node.kind == "concat":
                 y = torch.cat(xs, dim=1)
             else:
                 y = self.modules[node.path](xs[0])
             outputs[index] = y
-        return outputs[len(nodes) - 1].numpy()
+        return [outputs[out.index].numpy() for out in outputs_of(self.network)]
 
 
 def parameter_count(model: TorchModel) -> int:

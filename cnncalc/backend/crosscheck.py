@@ -57,6 +57,8 @@ class RunResult:
     flops: int
     memory: Estimate
     output: Any = field(default=None, compare=False, repr=False)
+    #: every output, main first: (the layer's path, the aux group or None, the array); empty after a mismatch
+    outputs: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def seconds(self) -> float:
@@ -68,12 +70,17 @@ class RunResult:
 
     @property
     def finite(self) -> bool:
-        """Whether the final output holds only finite numbers (random weights can overflow a deep network)."""
-        return self.output is None or bool(np.isfinite(self.output).all())
+        """Whether every output holds only finite numbers (random weights can overflow a deep network)."""
+        arrays = [array for _, _, array in self.outputs] or ([] if self.output is None else [self.output])
+        return all(is_finite(array) for array in arrays)
 
     @property
     def gflops(self) -> float:
         return self.flops / self.seconds / 1e9 if self.seconds and self.mismatch is None else 0.0
+
+
+def is_finite(array: np.ndarray) -> bool:
+    return bool(np.isfinite(array).all())
 
 
 def check_memory(report: Report, dtype: str, limit: int) -> Estimate:
@@ -122,14 +129,15 @@ def run(
 ) -> RunResult:
     """Execute ``network`` (propagated as ``report``) and compare shapes; stops at the first mismatch.
 
-    The final output is written to ``save_to`` (.npy) when every shape matched. ``on_layer(done, total)`` is
-    called after each layer, for a progress display.
+    The main output is written to ``save_to`` (.npy) when every shape matched, each auxiliary output beside it
+    (``aux_path``). ``on_layer(done, total)`` is called after each layer, for a progress display.
     """
     if dtype not in RUN_DTYPES:
         raise UsageError(f"the NumPy backend runs float32 or float64, received {dtype}")
     limit = memory_limit(max_memory) if isinstance(max_memory, str) else max_memory
     if save_to is not None:
-        check_writable(save_to, _save_failure(save_to))  # before the run, not after it
+        for path in [save_to, *(aux_path(save_to, out.aux) for out in report.outputs[1:])]:
+            check_writable(path, _save_failure(path))  # before the run, not after it
     peak = check_memory(report, dtype, limit)
     x = make_input(report, seed, dtype, input_file)
     if weights_file is None:
@@ -137,7 +145,8 @@ def run(
     else:
         arrays, source = weight_files.load(weights_file, report, dtype), weights_file
     checks: list[LayerCheck] = []
-    output = None
+    wanted = {out.index: out for out in report.outputs} or {len(network.nodes) - 1: None}
+    produced: dict[int, Any] = {}
     for step in forward(network, arrays, x):
         if step.index == 0:
             del x  # forward() holds the input as long as a layer still reads it
@@ -149,8 +158,13 @@ def run(
             on_layer(step.index + 1, len(network.nodes))
         if not checks[-1].match:
             break
-        if step.index == len(network.nodes) - 1:
-            output = step.output
+        if step.index in wanted:
+            produced[step.index] = step.output
+    matched = len(checks) == len(network.nodes) and checks[-1].match
+    outputs = tuple(
+        (out.path, out.aux, produced[index]) if out is not None else (checks[-1].path, None, produced[index])
+        for index, out in (wanted.items() if matched else ())
+    )
     result = RunResult(
         report.name,
         report.file,
@@ -162,11 +176,20 @@ def run(
         len(network.nodes),
         report.totals.flops,
         peak,
-        output,
+        outputs[0][2] if matched else None,
+        outputs if matched else (),
     )
     if save_to is not None and result.mismatch is None:
-        save_output(save_to, output)
+        save_output(save_to, result.output)
+        for _, aux, array in outputs[1:]:
+            save_output(aux_path(save_to, aux), array)
     return result
+
+
+def aux_path(path: str, aux: str) -> str:
+    """Where ``--save-output OUT.npy`` writes the auxiliary output of the aux group ``aux``: ``OUT.aux1.npy``."""
+    stem = path[:-4] if path.endswith(".npy") else path
+    return f"{stem}.{aux}.npy"
 
 
 def mismatch_error(network: Network, result: RunResult) -> CnnCalcError:

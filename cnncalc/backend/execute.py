@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import CnnCalcError
-from ..network import INPUT, Network, Node
-from ..registry import REGISTRY, Operand, bind
+from ..network import INPUT, Network, Node, outputs_of
+from ..registry import REGISTRY, SELF, Operand, bind
 from . import kernels as K
 from .memory import last_uses
 
@@ -88,6 +88,11 @@ def _padded_copy_workspace(layer: LayerResult, input_shape: tuple, input_element
     return 2 * input_elements
 
 
+def _one_temporary_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """One temporary the size of the input beside the output (the max(x, 0) term of prelu, elu, mish)."""
+    return input_elements
+
+
 def _max_pool(a, xs, w):
     x, stride = xs[0], _pool_stride(a)
     pads = resolve_padding(a.padding, x.shape[2:], a.kernel, stride, a.dilation)
@@ -110,6 +115,27 @@ def _batch_norm(a, xs, w):
     return K.batch_norm(xs[0], w.get("weight"), w.get("bias"), w["running_mean"], w["running_var"], a.eps)
 
 
+def _linear(a, xs, w):
+    x = xs[0]
+    if not a.per_position and x.ndim != 2:
+        raise ValueError("the input is not flattened and per_position is not set")
+    return K.linear(x, w["weight"], w.get("bias"))
+
+
+def _pad(a, xs, w):
+    return K.pad(xs[0], a.padding, a.mode, 0.0 if a.value is None else a.value)
+
+
+def _one_temporary_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """One temporary the size of the input (layer norm's squared deviations)."""
+    return input_elements
+
+
+def _pad_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+    """NumPy's pad copies each border strip through a temporary: at most the border, the output less the input."""
+    return prod(layer.output) - input_elements
+
+
 #: The kernel of every layer kind of the registry, by its YAML name.
 KERNELS: dict[str, Kernel] = {
     "conv": _conv,
@@ -119,21 +145,35 @@ KERNELS: dict[str, Kernel] = {
     "globalavgpool": lambda a, xs, w: K.global_avg_pool(xs[0]),
     "adaptiveavgpool": lambda a, xs, w: K.adaptive_avg_pool(xs[0], a.output),
     "flatten": lambda a, xs, w: K.flatten(xs[0]),
-    "linear": lambda a, xs, w: K.linear(xs[0], w["weight"], w.get("bias")),
+    "linear": _linear,
     "batchnorm": _batch_norm,
     "lrn": lambda a, xs, w: K.lrn(xs[0], a.size, a.alpha, a.beta, a.k),
     "dropout": lambda a, xs, w: K.dropout(xs[0], a.p),
+    "stochasticdepth": lambda a, xs, w: K.stochastic_depth(xs[0]),
     "relu": lambda a, xs, w: K.relu(xs[0]),
+    "relu6": lambda a, xs, w: K.relu6(xs[0]),
     "leakyrelu": lambda a, xs, w: K.leaky_relu(xs[0], a.slope),
+    "prelu": lambda a, xs, w: K.prelu(xs[0], w["weight"]),
+    "elu": lambda a, xs, w: K.elu(xs[0], a.alpha),
     "sigmoid": lambda a, xs, w: K.sigmoid(xs[0]),
+    "hardsigmoid": lambda a, xs, w: K.hardsigmoid(xs[0]),
     "tanh": lambda a, xs, w: K.tanh(xs[0]),
     "gelu": lambda a, xs, w: K.gelu(xs[0]),
     "silu": lambda a, xs, w: K.silu(xs[0]),
+    "hardswish": lambda a, xs, w: K.hardswish(xs[0]),
+    "mish": lambda a, xs, w: K.mish(xs[0]),
     "identity": lambda a, xs, w: xs[0].copy(),
     "softmax": lambda a, xs, w: K.softmax(xs[0], axis=a.dim),
+    "scale": lambda a, xs, w: K.scale(xs[0], w[SELF]),
     "upsample": _upsample,
     "add": lambda a, xs, w: K.add(*xs),
     "concat": lambda a, xs, w: K.concat(xs, axis=1),
+    "mul": lambda a, xs, w: K.mul(*xs),
+    "layernorm": lambda a, xs, w: K.layer_norm(xs[0], w["weight"], w["bias"], a.dim, a.eps),
+    "permute": lambda a, xs, w: K.permute(xs[0], a.dims),
+    "channelshuffle": lambda a, xs, w: K.channel_shuffle(xs[0], a.groups),
+    "chunk": lambda a, xs, w: K.chunk(xs[0], a.chunks, a.index),
+    "pad": _pad,
 }
 
 #: Temporary elements a kernel allocates beside its output, from the propagated shapes: what the memory estimate
@@ -145,6 +185,11 @@ WORKSPACE: dict[str, Workspace] = {
     "avgpool": _padded_copy_workspace,
     "lrn": _padded_copy_workspace,
     "upsample": _padded_copy_workspace,
+    "prelu": _one_temporary_workspace,
+    "elu": _one_temporary_workspace,
+    "mish": _one_temporary_workspace,
+    "layernorm": _one_temporary_workspace,
+    "pad": _pad_workspace,
 }
 
 
@@ -167,18 +212,81 @@ def _batch_norm_inplace(a, xs, w):
     return x
 
 
-def _add_inplace(a, xs, w):
-    if len({x.shape for x in xs}) != 1:
-        return K.add(*xs)  # let the kernel refuse
-    out = xs[0]
-    for x in xs[1:]:
-        out += x
-    return out
+def _join_in_place(kernel: Callable, ufunc) -> Kernel:
+    """A broadcasting join written into its first input when that already has the output's shape (every other
+    operand's sizes equal its own or are 1); otherwise the kernel makes a new array (or refuses the shapes)."""
+
+    def run(a, xs, w):
+        out = xs[0]
+        fits = all(x.ndim == out.ndim and all(n in (1, m) for n, m in zip(x.shape, out.shape)) for x in xs[1:])
+        if not fits:
+            return kernel(*xs)
+        for x in xs[1:]:
+            ufunc(out, x, out=out)
+        return out
+
+    return run
+
+
+def _relu6_inplace(a, xs, w):
+    return np.clip(xs[0], 0, 6, out=xs[0])
+
+
+def _hardsigmoid_inplace(a, xs, w):
+    x = xs[0]
+    x += 3
+    np.clip(x, 0, 6, out=x)
+    x /= 6
+    return x
+
+
+def _prelu_inplace(a, xs, w):
+    """The kernel's min(x, 0) * weight + max(x, 0), with the positive part the only temporary."""
+    x, slopes = xs[0], w["weight"]
+    if slopes.shape not in ((1,), (x.shape[1],)):
+        return K.prelu(x, slopes)  # let the kernel refuse
+    positive = np.maximum(x, 0)
+    np.minimum(x, 0, out=x)
+    x *= slopes.astype(x.dtype, copy=False).reshape((-1,) + (1,) * (x.ndim - 2))
+    x += positive
+    return x
+
+
+def _elu_inplace(a, xs, w):
+    """The kernel's alpha * expm1(min(x, 0)) + max(x, 0), with the positive part the only temporary."""
+    x = xs[0]
+    positive = np.maximum(x, 0)
+    np.minimum(x, 0, out=x)
+    np.expm1(x, out=x)
+    x *= a.alpha
+    x += positive
+    return x
+
+
+def _scale_inplace(a, xs, w):
+    x, factors = xs[0], w[SELF]
+    if factors.shape != (x.shape[1],) + (1,) * (x.ndim - 2):
+        return K.scale(x, factors)  # let the kernel refuse
+    x *= factors.astype(x.dtype, copy=False)
+    return x
 
 
 #: Variants that overwrite their first input, used when no later layer reads it: this is what keeps a
 #: ResNet's batch-norm, ReLU and residual adds from allocating (PyTorch's inplace=True does the same).
-IN_PLACE: dict[str, Kernel] = {"relu": _relu_inplace, "batchnorm": _batch_norm_inplace, "add": _add_inplace}
+#: The identities at inference (stochastic depth) pass their input on as their output. Hardswish and mish are
+#: left out: they need a temporary as large as the input either way, so in place they would save nothing.
+IN_PLACE: dict[str, Kernel] = {
+    "relu": _relu_inplace,
+    "batchnorm": _batch_norm_inplace,
+    "add": _join_in_place(K.add, np.add),
+    "mul": _join_in_place(K.mul, np.multiply),
+    "relu6": _relu6_inplace,
+    "hardsigmoid": _hardsigmoid_inplace,
+    "prelu": _prelu_inplace,
+    "elu": _elu_inplace,
+    "scale": _scale_inplace,
+    "stochasticdepth": lambda a, xs, w: xs[0],
+}
 
 
 @dataclass(frozen=True)
@@ -216,12 +324,14 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
     stops the run. A kernel that rejects its input raises CnnCalcError naming the layer.
     """
     last = last_uses([node.inputs for node in network.nodes])
-    final = len(network.nodes) - 1
+    kept = {out.index for out in outputs_of(network)}  # the network's outputs outlive their readers
     arrays: dict[int, np.ndarray] = {INPUT: x}
     del x  # so that the input is freed after its last reader, like any activation
     by_layer: dict[str, dict] = {}
+    paths = {node.path for node in network.nodes}
     for key, array in weights.items():
-        path, name = key.rsplit(".", 1)
+        # a key that is a layer's path is that layer's SELF array (Weight.key); no other key can be one
+        path, name = (key, SELF) if key in paths else key.rsplit(".", 1)
         by_layer.setdefault(path, {})[name] = array
     for index, node in enumerate(network.nodes):
         xs = [arrays[producer] for producer in node.inputs]
@@ -230,6 +340,7 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
         first = node.inputs[0]
         reusable = (
             first != INPUT
+            and first not in kept
             and last.get(first) == index
             and node.inputs.count(first) == 1
             and xs[0].flags.writeable
@@ -249,7 +360,7 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
         seconds = time.perf_counter() - start
         del xs
         for producer in set(node.inputs):
-            if last.get(producer) == index and producer != final:
+            if last.get(producer) == index and producer not in kept:
                 arrays.pop(producer, None)
         arrays[index] = y
         yield Step(index, node, y, seconds)

@@ -276,11 +276,17 @@ def global_avg_pool(x):
 
 
 def linear(x, weight, bias):
-    """Fully connected layer: x (N, F_in) times weight (F_out, F_in) transposed, plus bias."""
-    if x.shape[1] != weight.shape[1]:
-        raise ValueError(f"linear weight {weight.shape} expects {weight.shape[1]} features, input has {x.shape[1]}")
-    out = x @ weight.astype(x.dtype, copy=False).T
-    return out if bias is None else out + bias.astype(x.dtype, copy=False)
+    """Fully connected layer on the last axis: x (N, ..., F_in) times weight (F_out, F_in) transposed, plus bias.
+
+    The positions are folded into one matrix product (a view of a contiguous x), and the bias is added in place.
+    """
+    if x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear weight {weight.shape} expects {weight.shape[1]} features, input has {x.shape[-1]}")
+    out = x.reshape(-1, x.shape[-1]) @ weight.astype(x.dtype, copy=False).T
+    out = out.reshape(*x.shape[:-1], weight.shape[0])
+    if bias is not None:
+        out += bias.astype(x.dtype, copy=False)
+    return out
 
 
 def flatten(x):
@@ -320,6 +326,37 @@ def leaky_relu(x, negative_slope=0.01):
     return np.where(x > 0, x, x * negative_slope)
 
 
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    return np.clip(x, 0, 6)
+
+
+def _channel_vector(x, values):
+    """Per-channel values (C,) shaped to broadcast over x (N, C, *spatial), in x's dtype."""
+    return values.astype(x.dtype, copy=False).reshape((-1,) + (1,) * (x.ndim - _FIRST_SPATIAL))
+
+
+def prelu(x, weight):
+    """x where positive, weight * x elsewhere; weight holds one shared slope (1,) or one per channel (C,).
+
+    Computed as min(x, 0) * weight + max(x, 0): one buffer besides the output."""
+    if weight.shape not in ((1,), (x.shape[1],)):
+        raise ValueError(f"prelu weight {weight.shape} is neither one shared slope nor one per channel ({x.shape[1]})")
+    out = np.minimum(x, 0)
+    out *= _channel_vector(x, weight)
+    out += np.maximum(x, 0)
+    return out
+
+
+def elu(x, alpha=1.0):
+    """x where positive, alpha * (exp(x) - 1) elsewhere, as alpha * expm1(min(x, 0)) + max(x, 0)."""
+    out = np.minimum(x, 0)
+    np.expm1(out, out=out)
+    out *= alpha
+    out += np.maximum(x, 0)
+    return out
+
+
 def sigmoid(x):
     """Logistic function without overflow: exp only ever sees -|x|."""
     decay = np.exp(-np.abs(x))
@@ -331,9 +368,38 @@ def tanh(x):
     return np.tanh(x)
 
 
+def hardsigmoid(x):
+    """relu6(x + 3) / 6, in the output's buffer."""
+    out = x + 3
+    np.clip(out, 0, 6, out=out)
+    out /= 6
+    return out
+
+
 def silu(x):
     """x * sigmoid(x)."""
     return x * sigmoid(x)
+
+
+def hardswish(x):
+    """x * relu6(x + 3) / 6 (PyTorch's order of operations), in the output's buffer."""
+    out = x + 3
+    np.clip(out, 0, 6, out=out)
+    out *= x
+    out /= 6
+    return out
+
+
+def mish(x):
+    """x * tanh(softplus(x)), with softplus(x) = log1p(exp(-|x|)) + max(x, 0) so that exp cannot overflow."""
+    out = np.abs(x)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(x, 0)
+    np.tanh(out, out=out)
+    out *= x
+    return out
 
 
 def gelu(x):
@@ -350,6 +416,19 @@ def softmax(x, axis=1):
 def dropout(x, p=0.5):
     """Identity: dropout does nothing at inference."""
     return x.copy()
+
+
+def stochastic_depth(x):
+    """Identity: stochastic depth does nothing at inference."""
+    return x.copy()
+
+
+def scale(x, weight):
+    """x times a learned per-channel multiplier of shape (C, 1, ...), a 1 per spatial dim (PyTorch's layer scale)."""
+    if weight.shape != (x.shape[1],) + (1,) * (x.ndim - _FIRST_SPATIAL):
+        expected = (x.shape[1],) + (1,) * (x.ndim - _FIRST_SPATIAL)
+        raise ValueError(f"scale array of shape {weight.shape} does not fit input {x.shape}: expected {expected}")
+    return x * weight.astype(x.dtype, copy=False)
 
 
 # --- error function (W. J. Cody, "Rational Chebyshev approximation for the error function", 1969;
@@ -474,16 +553,101 @@ def upsample(x, size, mode):
     return x
 
 
-def add(*xs):
-    """Elementwise sum of equally shaped arrays (no broadcasting, so a shape bug cannot hide)."""
-    if not xs or len({x.shape for x in xs}) != 1:
-        raise ValueError(f"add needs one or more arrays of equal shape, got shapes {[x.shape for x in xs]}")
-    out = xs[0].copy()
+def _broadcast_shape(name, xs):
+    """NumPy's broadcast of arrays of one rank: the batch leads each, so a shorter array would meet it elsewhere."""
+    shapes = [x.shape for x in xs]
+    if not xs or len({x.ndim for x in xs}) != 1:
+        raise ValueError(f"{name} needs one or more arrays of one rank, got shapes {shapes}")
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{name} needs arrays whose shapes broadcast, got shapes {shapes}") from None
+
+
+def _join(xs, ufunc):
+    """Combine arrays element-wise, broadcast, into one new array of the broadcast shape."""
+    out = np.empty(_broadcast_shape(ufunc.__name__, xs), dtype=xs[0].dtype)
+    np.copyto(out, xs[0])
     for x in xs[1:]:
-        out += x
+        ufunc(out, x, out=out)
     return out
+
+
+def add(*xs):
+    """Element-wise sum of arrays of one rank, broadcast as NumPy does (a size 1 stretches)."""
+    return _join(xs, np.add)
+
+
+def mul(*xs):
+    """Element-wise product of arrays of one rank, broadcast as NumPy does (a C x 1 x 1 gate times C x H x W)."""
+    return _join(xs, np.multiply)
 
 
 def concat(xs, axis=1):
     """Concatenate along axis (channels by default)."""
     return np.concatenate(xs, axis=axis, dtype=xs[0].dtype)
+
+
+# --- layer norm and layout ---------------------------------------------------------------------
+
+
+def layer_norm(x, weight, bias, dim=1, eps=1e-5):
+    """Normalise over axis ``dim`` (batch 0; negative from the end) at every other position, with the biased
+    variance as PyTorch, then scale and shift by weight and bias of that axis's size."""
+    if not -x.ndim <= dim < x.ndim or dim % x.ndim == 0:
+        raise ValueError(f"layer_norm needs a dim of a sample, not the batch: dim {dim} of shape {x.shape}")
+    size = x.shape[dim]
+    if weight.shape != (size,) or bias.shape != (size,):
+        raise ValueError(f"layer_norm weight {weight.shape} and bias {bias.shape} must be ({size},)")
+    shape = [1] * x.ndim
+    shape[dim] = size
+    # Means as sums divided by the size: np.mean over a middle axis allocates a quarter of x on the way.
+    out = x - np.add.reduce(x, axis=dim, keepdims=True) / size
+    out /= np.sqrt(np.add.reduce(np.square(out), axis=dim, keepdims=True) / size + eps)  # one temporary: the squares
+    out *= weight.astype(x.dtype, copy=False).reshape(shape)
+    out += bias.astype(x.dtype, copy=False).reshape(shape)
+    return out
+
+
+def permute(x, dims):
+    """The per-sample axes reordered (batch stays first): a new C-ordered array, never a view."""
+    return np.transpose(x, (0, *(d + 1 for d in dims))).copy()
+
+
+def channel_shuffle(x, groups):
+    """Channels seen as (groups, C/groups) transposed to (C/groups, groups), as torch's channel_shuffle."""
+    n, channels = x.shape[:2]
+    if channels % groups:
+        raise ValueError(f"channel_shuffle: {channels} channels do not divide into {groups} groups")
+    out = np.empty(x.shape, dtype=x.dtype)
+    split = (n, groups, channels // groups, *x.shape[2:])
+    out.reshape(n, channels // groups, groups, *x.shape[2:])[...] = x.reshape(split).swapaxes(1, 2)
+    return out
+
+
+def chunk(x, chunks, index):
+    """The index-th of torch.chunk(x, chunks, dim=1): parts of ceil(C / chunks) channels, the last maybe smaller."""
+    channels = x.shape[1]
+    size = -(-channels // chunks)
+    starts = range(0, channels, size)
+    if not 0 <= index < len(starts):
+        raise ValueError(f"chunk {index} of {channels} channels in chunks of {size} is empty")
+    return x[:, starts[index] : starts[index] + size].copy()
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}  # PyTorch's name: NumPy's
+
+
+def pad(x, padding, mode="constant", value=0.0):
+    """Pad the spatial axes by per-dim (before, after) pairs with a constant, the reflection (edge not repeated)
+    or the edge; reflect needs each side smaller than the size, as PyTorch."""
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad mode must be one of {', '.join(_PAD_MODES)}, got {mode!r}")
+    if len(padding) != x.ndim - _FIRST_SPATIAL:
+        raise ValueError(f"pad needs one (before, after) pair per spatial axis of {x.shape}, got {padding}")
+    if mode == "reflect" and any(max(pair) >= size for pair, size in zip(padding, x.shape[_FIRST_SPATIAL:])):
+        raise ValueError(f"reflect padding {padding} must be smaller than the sizes {x.shape[_FIRST_SPATIAL:]}")
+    widths = [(0, 0)] * _FIRST_SPATIAL + [tuple(pair) for pair in padding]
+    if mode == "constant":
+        return np.pad(x, widths, constant_values=value)
+    return np.pad(x, widths, mode=_PAD_MODES[mode])

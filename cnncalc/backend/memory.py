@@ -65,13 +65,15 @@ class Estimate:
 
 
 def estimate(report: Report, workspace_rules: Mapping[str, Callable[..., int]], dtype: str = "float32") -> Estimate:
-    """Simulate the run's allocations: each output lives from its layer to its last reader; the final output stays.
+    """Simulate the run's allocations: each output lives from its layer to its last reader; the network's
+    outputs (the main one and any auxiliary ones) stay.
 
     ``workspace_rules`` are the kernels' own (``execute.WORKSPACE``): kind -> temporary elements beside the output.
     """
     width = DTYPE_BYTES[dtype]
     layers = report.layers
     last = last_uses([layer.inputs for layer in layers])
+    kept = {out.index for out in report.outputs} or {len(layers) - 1}
     weights = sum(weight.size for layer in layers for weight in layer.weights) * width
     shapes = {INPUT: report.input}
     live = {INPUT: prod(report.input)}
@@ -87,7 +89,7 @@ def estimate(report: Report, workspace_rules: Mapping[str, Callable[..., int]], 
             worst = (during, workspace, layer.path)
         live[index] = output_elements
         for producer in set(layer.inputs):
-            if last.get(producer) == index:
+            if last.get(producer) == index and producer not in kept:
                 live.pop(producer, None)
     activations, workspace, path = worst
     return Estimate(

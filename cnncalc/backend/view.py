@@ -61,9 +61,15 @@ def run_summary(result) -> str:
         status = f"all {ran} shapes match"
         if not result.finite:
             status += " (the output holds inf or NaN: the values overflowed, the shapes are still checked)"
+    outputs = (
+        [["outputs", ", ".join(f"{path} {format_shape(array.shape)}" for path, _, array in result.outputs)]]
+        if len(result.outputs) > 1
+        else []
+    )
     return labelled(
         [
             ["shapes", status],
+            *outputs,
             ["time", f"{result.seconds:.4f} s in the kernels"],
             ["throughput", f"{result.gflops:.2f} GFLOP/s over {human(result.flops, 'FLOPs')} ({FLOPS_BASIS})"],
             [
@@ -76,7 +82,7 @@ def run_summary(result) -> str:
 
 def run_json(result) -> dict:
     """The run as data: per layer path, kind, computed, executed, match, seconds; then the totals."""
-    from .crosscheck import FLOPS_BASIS
+    from .crosscheck import FLOPS_BASIS, is_finite
 
     mismatch = result.mismatch
     return {
@@ -89,6 +95,10 @@ def run_json(result) -> dict:
         "match": mismatch is None,
         "output_finite": result.finite,
         "first_mismatch": mismatch.path if mismatch else None,
+        "outputs": [
+            {"path": path, "aux": aux, "shape": list(array.shape), "finite": is_finite(array)}
+            for path, aux, array in result.outputs
+        ],
         "layers": [
             {
                 "path": layer.path,
@@ -117,7 +127,7 @@ def weights_table(name: str, expected: list[ExpectedWeight]):
     from rich.table import Table
 
     grid = Table(
-        title=f"{name}: arrays of 'run --weights' (.npz)",
+        title=f"{name}: arrays of 'run --weights' (.npz or .safetensors)",
         title_justify="left",
         header_style="bold",
         footer_style="bold",

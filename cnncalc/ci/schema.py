@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import kinds  # noqa: F401  (kinds registers the layer kinds)
 from ..load import BLOCK_KEYS
-from ..network import BRANCHES_KEYS, STRUCTURE_KEYS, TOP_KEYS
+from ..network import BRANCHES_KEYS, SHORTCUT_KEYS, STRUCTURE_KEYS, TOP_KEYS
 from ..registry import COMMON_KEYS, EXPRESSION, MAX_SIZE, REGISTRY, Arg, LayerKind
 from ..units import UNIT_HELP
 from . import budget
@@ -71,13 +71,18 @@ def _kind_schema(kind: LayerKind) -> dict:
                 },
                 BRANCHES_KEYS,
                 ["branches"],
+                {"inline": _flag("no level for the set: branches (or their layers) in the enclosing group")},
             )
         )
     return {"description": kind.doc, "anyOf": options}
 
 
-def _object(properties: dict, keys: tuple[str, ...], required: list[str]) -> dict:
-    common = _common()
+def _flag(description: str) -> dict:
+    return {"anyOf": [{"type": "boolean"}, EXPRESSION], "description": description}
+
+
+def _object(properties: dict, keys: tuple[str, ...], required: list[str], extra: dict | None = None) -> dict:
+    common = {**_common(), **(extra or {})}
     return {
         "type": "object",
         "properties": {key: properties.get(key, common.get(key, {})) for key in keys},
@@ -88,16 +93,27 @@ def _object(properties: dict, keys: tuple[str, ...], required: list[str]) -> dic
 
 def _structures() -> dict:
     whole = {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]}
+    named_shortcut = _object({"layers": {**LAYER_LIST, "minItems": 1}}, SHORTCUT_KEYS, list(SHORTCUT_KEYS))
     fields = {
-        "residual": {"main": LAYER_LIST, "shortcut": {"anyOf": [LAYER_LIST, {"type": "null"}]}},
+        "residual": {"main": LAYER_LIST, "shortcut": {"anyOf": [LAYER_LIST, {"type": "null"}, named_shortcut]}},
         "repeat": {
             "times": whole,
             "layers": LAYER_LIST,
             "var": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+            "start": {
+                "anyOf": [{"type": "integer", "minimum": 0}, EXPRESSION],
+                "description": "the variable's first value (default 0)",
+            },
+            "names": {
+                "type": "string",
+                "pattern": "\\{[A-Za-z_][A-Za-z0-9_]*\\}",
+                "description": "the name of each step, '{i}' replaced by the variable's value (default '{i}')",
+            },
         },
         "group": {"layers": LAYER_LIST},
+        "aux": {"layers": {**LAYER_LIST, "minItems": 1}},
     }
-    required = {"residual": ["main"], "repeat": ["times", "layers"], "group": ["layers"]}
+    required = {"residual": ["main"], "repeat": ["times", "layers"], "group": ["layers"], "aux": ["layers"]}
     return {name: _object(fields[name], keys, required[name]) for name, keys in STRUCTURE_KEYS.items()}
 
 
@@ -135,15 +151,12 @@ def schema() -> dict:
     """The JSON Schema of a description file (and of a block library, which has only blocks)."""
     layer_kinds = {name: _kind_schema(kind) for name, kind in REGISTRY.items()}
     layer_kinds.update(_structures())
-    block_fields = {
-        "description": {"type": "string"},
-        "args": {
-            "type": "array",
-            "description": "parameters: a name (required) or 'name: default'",
-            "items": {"anyOf": [{"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]},
-        },
-        "layers": LAYER_LIST,
+    parameters = {
+        "type": "array",
+        "description": "parameters: a name (required) or 'name: default'",
+        "items": {"anyOf": [{"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]},
     }
+    block_fields = {"description": {"type": "string"}, "args": parameters, "layers": LAYER_LIST}
     block_call = {
         "anyOf": [{"type": "null"}, {"type": "object"}],
         "description": "a block defined under 'blocks' (or included), with its arguments",
@@ -157,6 +170,11 @@ def schema() -> dict:
             "maxItems": 4,
             "items": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
             "description": "channels, then 0 to 3 spatial sizes: [3, 224, 224]",
+        },
+        "args": {
+            **parameters,
+            "description": "names usable in every expression and 'when:' (blocks included); --set NAME=VALUE"
+            " overrides a default",
         },
         "include": {
             "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],

@@ -13,5 +13,6 @@ from . import dense  # noqa: F401  (flatten, linear)
 from . import normalization  # noqa: F401  (batchnorm, lrn)
 from . import elementwise  # noqa: F401  (dropout, the activations, softmax)
 from . import resample  # noqa: F401  (upsample)
-from . import merge  # noqa: F401  (add, concat)
+from . import merge  # noqa: F401  (add, mul, concat)
+from . import layout  # noqa: F401  (permute, channelshuffle, chunk, pad)
 # isort: on

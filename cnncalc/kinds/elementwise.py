@@ -1,5 +1,8 @@
-"""Kinds that keep the shape and cost a fixed number of operations per element: dropout, the activations,
-softmax.
+"""Kinds that keep the shape and cost a fixed number of operations per element: dropout and stochastic depth, the
+activations (``prelu`` with learned slopes), softmax, and the learned per-channel ``scale``.
+
+FLOP rules count one per elementary operation (add, subtract, multiply, divide, compare, exp, log, erf, tanh), as
+written out in each kind's doc; a clamp to a range is two comparisons.
 """
 
 from __future__ import annotations
@@ -7,7 +10,7 @@ from __future__ import annotations
 from math import prod
 
 from ..errors import CnnCalcError
-from ..registry import FLOAT, INT, Arg, LayerKind, format_shape, register
+from ..registry import CHOICE, FLOAT, INT, SELF, Arg, LayerKind, Weight, format_shape, register
 
 
 @register
@@ -16,6 +19,30 @@ class Dropout(LayerKind):
     doc = "Dropout; the identity at inference."
     main = "p"
     args = (Arg("p", FLOAT, "probability of zeroing an element in training", default=0.5, minimum=0, below=1),)
+    shape_rule = "shape kept; the identity at inference"
+
+    def output(self, a, x):
+        return x
+
+
+@register
+class StochasticDepth(LayerKind):
+    name = "stochasticdepth"
+    doc = (
+        "Stochastic depth (torchvision's StochasticDepth), on a residual's main path: in training it drops the "
+        "input of a whole sample (row) or of the whole batch; the identity at inference."
+    )
+    main = "p"
+    args = (
+        Arg("p", FLOAT, "probability of dropping in training", required=True, minimum=0, below=1),
+        Arg(
+            "mode",
+            CHOICE,
+            "what one draw drops in training: a sample or the batch",
+            default="row",
+            choices=("row", "batch"),
+        ),
+    )
     shape_rule = "shape kept; the identity at inference"
 
     def output(self, a, x):
@@ -52,6 +79,7 @@ def _elementwise(kind: str, count: int, description: str, arguments: tuple[Arg, 
 
 
 _elementwise("relu", 1, "max(x, 0).")
+_elementwise("relu6", 2, "min(max(x, 0), 6): two comparisons.")
 _elementwise(
     "leakyrelu",
     2,
@@ -59,10 +87,44 @@ _elementwise(
     (Arg("slope", FLOAT, "slope for negative inputs", default=0.01),),
     main="slope",
 )
+
+
+@register
+class PReLU(_Elementwise):
+    name = "prelu"
+    doc = "x if x > 0 else weight * x: leakyrelu with a learned slope, shared or one per channel (PyTorch's PReLU)."
+    main = "channels"
+    args = (Arg("channels", INT, "number of slopes: 1 (shared) or the input's channel count", default=1),)
+    per_element = 2
+    flops_rule = "2 per element"
+    shape_rule = "shape kept; `channels` is 1 or the input's channel count"
+
+    def output(self, a, x):
+        if a.channels not in (1, x[0]):
+            raise CnnCalcError(
+                f"prelu: channels must be 1 or the input's channel count {x[0]}, received {a.channels}",
+                argument="channels",
+            )
+        return x
+
+    def weights(self, a, x):
+        return [Weight("weight", (a.channels,))]
+
+
+_elementwise(
+    "elu",
+    4,
+    "x if x > 0 else alpha * (exp(x) - 1): compare, exp, subtract, multiply.",
+    (Arg("alpha", FLOAT, "scale of the negative part", default=1.0),),
+    main="alpha",
+)
 _elementwise("sigmoid", 4, "1 / (1 + exp(-x)): negate, exp, add, divide.")
+_elementwise("hardsigmoid", 4, "relu6(x + 3) / 6: add, two comparisons, divide.")
 _elementwise("tanh", 1, "tanh(x), one operation.")
 _elementwise("gelu", 5, "x / 2 * (1 + erf(x / sqrt 2)): divide, erf, add, two multiplies.")
 _elementwise("silu", 5, "x * sigmoid(x): the sigmoid's 4 and a multiply.")
+_elementwise("hardswish", 5, "x * relu6(x + 3) / 6: the hardsigmoid's 4 and a multiply.")
+_elementwise("mish", 5, "x * tanh(log(1 + exp(x))): exp, add, log, tanh, multiply.")
 _elementwise("identity", 0, "Passes its input through.")
 
 
@@ -90,3 +152,17 @@ class Softmax(LayerKind):
     def flops(self, a, x, y):
         n = y[self._axis(a, y)]
         return prod(y) // n * (5 * n - 2)
+
+
+@register
+class Scale(_Elementwise):
+    name = "scale"
+    doc = (
+        "Learned per-channel multiplier (layer scale, as torchvision ConvNeXt's `layer_scale`); its array is keyed "
+        "by the layer's path itself, with no `.weight`."
+    )
+    flops_rule = "1 per element"
+    shape_rule = "shape kept; the array is `C x 1 x 1` for `C x H x W` (`C` for a flattened input)"
+
+    def weights(self, a, x):
+        return [Weight(SELF, (x[0],) + (1,) * (len(x) - 1))]

@@ -1,7 +1,8 @@
-"""Kinds that merge earlier outputs: ``add`` (also a residual's join) and ``concat`` (also a branch set's join).
+"""Kinds that merge earlier outputs: ``add`` (also a residual's join), ``mul``, and ``concat`` (also a branch
+set's join).
 
-Operands agree in rank and in the dimensions the merge keeps; with symbolic sizes, sizes that agree for some
-inputs only become a condition (rule 'merge').
+Operands agree in rank; ``add`` and ``mul`` broadcast as NumPy does, ``concat`` needs equal sizes but for the
+channels. With symbolic sizes, sizes that agree for some inputs only become a condition (rule 'merge').
 """
 
 from __future__ import annotations
@@ -26,8 +27,38 @@ def _agree(x: list[Operand], start: int, message) -> None:
                 require(same, message, rule="merge")
 
 
+def _broadcast(x: list[Operand], message) -> tuple:
+    """The NumPy broadcast of the operands' per-sample shapes, which must have one rank (the batch leads every
+    operand, so a shorter shape would broadcast the batch against a feature dimension).
+
+    Per dimension: equal sizes stay; a size that is literally 1 stretches to the other. A symbolic size that may
+    or may not be 1 is never taken to stretch: it must equal the other (a condition, rule 'merge').
+    """
+    first = x[0].shape
+    if any(len(op.shape) != len(first) for op in x[1:]):
+        raise CnnCalcError(message() + " (operands need one rank)")
+    out = list(first)
+    for op in x[1:]:
+        for axis, theirs in enumerate(op.shape):
+            mine = out[axis]
+            if isinstance(theirs, int) and theirs == 1:
+                continue
+            if isinstance(mine, int) and mine == 1:
+                out[axis] = theirs
+                continue
+            same = mine == theirs
+            if same is not True:
+                require(same, message, rule="merge")
+    return tuple(out)
+
+
 def _operand_list(operands: list[Operand]) -> str:
     return ", ".join(f"{op.path or 'input'} {format_shape(op.shape)}" for op in operands)
+
+
+BROADCAST_RULE = (
+    "one rank; per dimension the sizes are equal or one of them is 1 (it stretches); the output takes the larger"
+)
 
 
 class _Join(LayerKind):
@@ -39,14 +70,30 @@ class _Join(LayerKind):
 @register
 class Add(_Join):
     name = "add"
-    doc = "Element-wise sum of two or more earlier outputs of the same shape (also the join of a residual)."
+    doc = "Element-wise sum of two or more earlier outputs (also the join of a residual); shapes broadcast as in NumPy."
     joins = "residual"
-    shape_rule = "all operands must have one shape"
+    shape_rule = BROADCAST_RULE
     flops_rule = "(operands - 1) adds per output element"
 
     def output(self, a, x):
-        _agree(x, 0, lambda: f"cannot add tensors of different shapes: {_operand_list(x)}")
-        return x[0].shape
+        return _broadcast(x, lambda: f"cannot add tensors whose shapes do not broadcast: {_operand_list(x)}")
+
+    def flops(self, a, x, y):
+        return (len(x) - 1) * prod(y)
+
+
+@register
+class Mul(_Join):
+    name = "mul"
+    doc = (
+        "Element-wise product of two or more earlier outputs; shapes broadcast as in NumPy (a `C x 1 x 1` gate "
+        "times `C x H x W`)."
+    )
+    shape_rule = BROADCAST_RULE
+    flops_rule = "(operands - 1) multiplies per output element"
+
+    def output(self, a, x):
+        return _broadcast(x, lambda: f"cannot multiply tensors whose shapes do not broadcast: {_operand_list(x)}")
 
     def flops(self, a, x, y):
         return (len(x) - 1) * prod(y)

@@ -1,12 +1,13 @@
-"""Normalisation kinds: batch normalisation (its running statistics are buffers) and local response
-normalisation.
+"""Normalisation kinds: batch normalisation (its running statistics are buffers), local response normalisation
+and layer normalisation.
 """
 
 from __future__ import annotations
 
 from math import prod
 
-from ..registry import BOOL, FLOAT, INT, Arg, LayerKind, Weight, register
+from ..errors import CnnCalcError
+from ..registry import BOOL, FLOAT, INT, Arg, LayerKind, Shape, Weight, format_shape, register
 
 
 @register
@@ -53,3 +54,45 @@ class LRN(LayerKind):
 
     def flops(self, a, x, y):
         return prod(y) * (2 * a.size + 3)
+
+
+def sample_axis(kind: str, dim: int, x: Shape) -> int:
+    """The per-sample axis of ``dim`` counted with the batch as 0 (negative from the end), as PyTorch's ``dim``."""
+    axis = dim - 1 if dim > 0 else len(x) + dim
+    if dim == 0 or not 0 <= axis < len(x):
+        raise CnnCalcError(
+            f"{kind}: dim {dim} is not a dimension of a {format_shape(x)} sample (batch is 0)", argument="dim"
+        )
+    return axis
+
+
+@register
+class LayerNorm(LayerKind):
+    name = "layernorm"
+    doc = (
+        "Layer normalisation over one dimension at every other position: over the channels (ConvNeXt's "
+        "LayerNorm2d) or the last dimension (nn.LayerNorm after a permute, or on a flattened vector)."
+    )
+    main = "dim"
+    args = (
+        Arg("dim", INT, "the dimension normalised, batch first (1: channels, -1: the last)", default=1, minimum=-4),
+        Arg("eps", FLOAT, "added to the variance", default=1e-5, minimum=0),
+    )
+    flops_rule = (
+        "7n + 2 per normalisation of n values (mean n, subtract n, variance 2n, add eps and square root 2, "
+        "divide n, scale and shift 2n)"
+    )
+    shape_rule = "shape kept; `weight` and `bias` have the size of `dim`"
+
+    def output(self, a, x):
+        sample_axis(self.name, a.dim, x)
+        return x
+
+    def weights(self, a, x):
+        size = x[sample_axis(self.name, a.dim, x)]
+        return [Weight("weight", (size,)), Weight("bias", (size,))]
+
+    def flops(self, a, x, y):
+        axis = sample_axis(self.name, a.dim, y)
+        positions = prod(size for i, size in enumerate(y) if i != axis)  # no division: sizes may be symbols
+        return positions * (7 * y[axis] + 2)

@@ -1,5 +1,6 @@
 """NumPy kernels against the naive loop references and, when torch is installed, against PyTorch."""
 
+import itertools
 import math
 
 import numpy as np
@@ -343,6 +344,52 @@ def test_small_kernels_match_their_definitions():
     assert_close(kernels.leaky_relu(x, 0.2), np.where(x > 0, x, 0.2 * x))
 
 
+# The definitions, one scalar at a time with the math module (inputs within exp's range).
+SCALAR_DEFINITIONS = {
+    "relu6": (kernels.relu6, lambda v: min(max(v, 0.0), 6.0)),
+    "hardsigmoid": (kernels.hardsigmoid, lambda v: min(max(v + 3, 0.0), 6.0) / 6),
+    "hardswish": (kernels.hardswish, lambda v: v * min(max(v + 3, 0.0), 6.0) / 6),
+    "elu": (lambda x: kernels.elu(x, 0.7), lambda v: v if v > 0 else 0.7 * (math.exp(v) - 1)),
+    "mish": (kernels.mish, lambda v: v * math.tanh(math.log(1 + math.exp(v)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_DEFINITIONS))
+def test_activation_matches_its_scalar_definition(name):
+    kernel, definition = SCALAR_DEFINITIONS[name]
+    x = np.concatenate([np.linspace(-30, 30, 601), [-3.0, 0.0, 3.0, 6.0], 3 * random(0, 395)]).reshape(2, 10, 50)
+    assert_close(kernel(x), np.vectorize(definition)(x))
+
+
+@pytest.mark.parametrize("shape", [(2, 5), (2, 5, 4), (2, 5, 3, 4), (1, 5, 2, 3, 2)])
+@pytest.mark.parametrize("shared", [True, False])
+def test_prelu_and_scale_match_loops_over_the_channels(shape, shared):
+    x, values = random(0, *shape), random(1, 1 if shared else shape[1])
+    prelu, scaled = np.empty_like(x), np.empty_like(x)
+    for sample, channel in np.ndindex(*shape[:2]):
+        slope = values[0 if shared else channel]
+        for position in np.ndindex(*shape[2:]):
+            v = x[(sample, channel, *position)]
+            prelu[(sample, channel, *position)] = v if v > 0 else slope * v
+            scaled[(sample, channel, *position)] = v * slope
+    assert_close(kernels.prelu(x, values), prelu)
+    if not shared:
+        assert_close(kernels.scale(x, values.reshape(-1, *(1,) * (len(shape) - 2))), scaled)
+
+
+def test_mish_neither_overflows_nor_loses_the_tails():
+    x = np.array([-1000.0, -40.0, 40.0, 1000.0])
+    with np.errstate(over="raise", invalid="raise"):
+        out = kernels.mish(x)
+    assert out[0] == 0.0 or abs(out[0]) < 1e-300
+    np.testing.assert_allclose(out[1:], [-40 * math.tanh(math.log1p(math.exp(-40))), 40.0, 1000.0], rtol=1e-15)
+
+
+def test_stochastic_depth_is_the_identity():
+    x = random(0, 2, 3, 4)
+    assert_close(kernels.stochastic_depth(x), x)
+
+
 def test_batch_norm_without_affine_parameters_standardises():
     x, mean, var = random(0, 2, 3, 4), random(1, 3), np.exp(random(2, 3))
     expected = (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-3)
@@ -377,11 +424,31 @@ CALLS = {
     "silu": kernels.silu,
     "softmax": kernels.softmax,
     "dropout": kernels.dropout,
+    "relu6": kernels.relu6,
+    "hardsigmoid": kernels.hardsigmoid,
+    "hardswish": kernels.hardswish,
+    "elu": lambda x: kernels.elu(x, 0.5),
+    "mish": kernels.mish,
+    "prelu_shared": lambda x: kernels.prelu(x, CHANNEL_PARAMS[:1]),
+    "prelu": lambda x: kernels.prelu(x, CHANNEL_PARAMS),
+    "scale": lambda x: kernels.scale(x, CHANNEL_PARAMS.reshape(4, 1, 1)),
+    "stochastic_depth": kernels.stochastic_depth,
     "upsample_nearest": lambda x: kernels.upsample(x, (7, 9), "nearest"),
     "upsample_bilinear": lambda x: kernels.upsample(x, (7, 9), "bilinear"),
     "add": lambda x: kernels.add(x, x),
     "concat": lambda x: kernels.concat([x, x]),
     "linear": lambda x: kernels.linear(x[:, :, 0, 0], random(6, 5, 4), CHANNEL_PARAMS[:1].repeat(5)),
+    "linear_per_position": lambda x: kernels.linear(x, random(7, 3, 6), random(8, 3)),
+    "add_broadcast": lambda x: kernels.add(x, x[:, :, :1, :1], x[:, :1]),
+    "mul": lambda x: kernels.mul(x, x[:, :, :1, :1]),
+    "layer_norm_channels": lambda x: kernels.layer_norm(x, CHANNEL_PARAMS, CHANNEL_PARAMS),
+    "layer_norm_last": lambda x: kernels.layer_norm(x, random(9, 6), random(10, 6), -1, 1e-6),
+    "permute": lambda x: kernels.permute(x, (2, 0, 1)),
+    "channel_shuffle": lambda x: kernels.channel_shuffle(x, 2),
+    "chunk": lambda x: kernels.chunk(x, 3, 1),
+    "pad_constant": lambda x: kernels.pad(x, [(1, 0), (2, 3)], "constant", 0.5),
+    "pad_reflect": lambda x: kernels.pad(x, [(1, 4), (2, 0)], "reflect"),
+    "pad_replicate": lambda x: kernels.pad(x, [(0, 6), (2, 2)], "replicate"),
 }
 
 
@@ -426,9 +493,69 @@ def test_linear_rejects_a_feature_mismatch():
         kernels.linear(random(0, 2, 4), random(1, 3, 5), None)
 
 
-def test_add_rejects_shapes_that_would_broadcast():
-    with pytest.raises(ValueError, match="equal shape"):
-        kernels.add(random(0, 2, 3, 4), random(1, 2, 1, 4))
+@pytest.mark.parametrize("join", [kernels.add, kernels.mul])
+def test_joins_reject_shapes_that_do_not_broadcast(join):
+    with pytest.raises(ValueError, match=r"arrays whose shapes broadcast, got shapes \[\(2, 3, 4\), \(2, 2, 4\)\]"):
+        join(random(0, 2, 3, 4), random(1, 2, 2, 4))
+
+
+@pytest.mark.parametrize("join", [kernels.add, kernels.mul])
+def test_joins_reject_arrays_of_different_ranks(join):
+    """NumPy would align a (2, 4) array's batch with a channel axis of (2, 3, 4): refused."""
+    with pytest.raises(ValueError, match="one or more arrays of one rank"):
+        join(random(0, 2, 3, 4), random(1, 2, 4))
+
+
+def test_layer_norm_rejects_the_batch_axis_and_a_weight_of_another_size():
+    with pytest.raises(ValueError, match="not the batch: dim 0"):
+        kernels.layer_norm(random(0, 2, 3), random(1, 2), random(2, 2), 0)
+    with pytest.raises(ValueError, match=r"weight \(4,\) and bias \(4,\) must be \(3,\)"):
+        kernels.layer_norm(random(0, 2, 3, 5), random(1, 4), random(2, 4), 1)
+
+
+def test_channel_shuffle_rejects_indivisible_channels():
+    with pytest.raises(ValueError, match="6 channels do not divide into 4 groups"):
+        kernels.channel_shuffle(random(0, 1, 6, 2), 4)
+
+
+def test_chunk_rejects_an_empty_chunk():
+    with pytest.raises(ValueError, match="chunk 3 of 6 channels in chunks of 2 is empty"):
+        kernels.chunk(random(0, 1, 6, 2), 4, 3)
+
+
+def test_pad_rejects_an_unknown_mode_a_wrong_pair_count_and_a_reflection_too_wide():
+    with pytest.raises(ValueError, match="pad mode must be one of constant, reflect, replicate"):
+        kernels.pad(random(0, 1, 1, 4), [(1, 1)], "circular")
+    with pytest.raises(ValueError, match="one \\(before, after\\) pair per spatial axis"):
+        kernels.pad(random(0, 1, 1, 4), [(1, 1), (1, 1)])
+    with pytest.raises(ValueError, match="reflect padding"):
+        kernels.pad(random(0, 1, 1, 4), [(0, 4)], "reflect")
+
+
+def test_layout_kernels_by_hand():
+    """Small cases worked out by hand, without PyTorch."""
+    x = np.arange(6.0).reshape(1, 6, 1)
+    assert kernels.channel_shuffle(x, 2).ravel().tolist() == [0, 3, 1, 4, 2, 5]
+    assert [kernels.chunk(x, 4, i).shape[1] for i in range(3)] == [2, 2, 2]  # 6 in parts of 2: torch makes 3
+    assert kernels.chunk(np.arange(5.0).reshape(1, 5, 1), 2, 1).ravel().tolist() == [3, 4]
+    row = np.array([[[1.0, 2.0, 3.0]]])
+    assert kernels.pad(row, [(2, 2)], "reflect").ravel().tolist() == [3, 2, 1, 2, 3, 2, 1]
+    assert kernels.pad(row, [(2, 1)], "replicate").ravel().tolist() == [1, 1, 1, 2, 3, 3]
+    assert kernels.pad(row, [(1, 0)], "constant", -1.0).ravel().tolist() == [-1, 1, 2, 3]
+    assert kernels.permute(np.zeros((2, 3, 4, 5)), (2, 0, 1)).shape == (2, 5, 3, 4)
+    normed = kernels.layer_norm(random(0, 2, 9, 3), np.ones(9), np.zeros(9), 1, 0.0)
+    np.testing.assert_allclose(normed.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(normed.var(axis=1), 1, rtol=1e-12)
+
+
+def test_prelu_rejects_slopes_that_fit_neither_one_nor_every_channel():
+    with pytest.raises(ValueError, match=r"prelu weight \(3,\) is neither one shared slope nor one per channel \(4\)"):
+        kernels.prelu(random(0, 2, 4, 5), random(1, 3))
+
+
+def test_scale_rejects_an_array_of_another_shape():
+    with pytest.raises(ValueError, match=r"scale array of shape \(4,\) does not fit input .*: expected \(4, 1, 1\)"):
+        kernels.scale(random(0, 2, 4, 5, 5), random(1, 4))
 
 
 def test_upsample_rejects_an_unknown_mode():
@@ -647,3 +774,126 @@ def test_grouped_conv_temporaries_stay_within_the_memory_estimate(case):
     finally:
         tracemalloc.stop()
     assert peak <= declared * x.itemsize + 8192  # the Python objects of the views and loops: about 4 kB
+
+
+@pytest.mark.parametrize("name", ["relu6", "hardswish", "hardsigmoid", "elu", "mish"])
+def test_new_activation_matches_torch_module(torch, name):
+    x = np.concatenate([np.linspace(-40, 40, 8000), [-3.0, 0.0, 3.0, 6.0], 3 * random(0, 7996)]).reshape(4, 4000)
+    module, ours = {
+        "relu6": (torch.nn.ReLU6(), kernels.relu6),
+        "hardswish": (torch.nn.Hardswish(), kernels.hardswish),
+        "hardsigmoid": (torch.nn.Hardsigmoid(), kernels.hardsigmoid),
+        "elu": (torch.nn.ELU(alpha=0.7), lambda x: kernels.elu(x, 0.7)),
+        "mish": (torch.nn.Mish(), kernels.mish),
+    }[name]
+    assert_close(ours(x), numpy_of(module(torch.from_numpy(x))))
+
+
+@pytest.mark.parametrize("shape", [(3, 6), (3, 6, 7), (2, 6, 5, 4), (2, 6, 3, 4, 2)])
+@pytest.mark.parametrize("channels", [1, 6])
+def test_prelu_matches_torch(torch, shape, channels):
+    x, slopes = random(0, *shape), random(1, channels)
+    module = torch.nn.PReLU(channels).double()
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(slopes))
+    assert_close(kernels.prelu(x, slopes), numpy_of(module(torch.from_numpy(x))))
+
+
+@pytest.mark.parametrize("shape", [(3, 6), (2, 6, 7), (2, 6, 5, 4), (2, 6, 3, 4, 2)])
+def test_scale_matches_a_torch_parameter_multiply(torch, shape):
+    """torchvision ConvNeXt's layer scale: ``self.layer_scale * x`` with a parameter of shape [C, 1, 1]."""
+    x, factors = random(0, *shape), random(1, shape[1], *(1,) * (len(shape) - 2))
+    layer_scale = torch.nn.Parameter(torch.from_numpy(factors))
+    assert_close(kernels.scale(x, factors), numpy_of(layer_scale * torch.from_numpy(x)))
+
+
+@pytest.mark.parametrize("mode", ["row", "batch"])
+def test_stochastic_depth_matches_torchvision_in_eval_mode(torch, mode):
+    ops = pytest.importorskip("torchvision.ops")
+    module = ops.StochasticDepth(0.4, mode).eval()
+    x = random(0, 4, 3, 5, 5)
+    assert_close(kernels.stochastic_depth(x), numpy_of(module(torch.from_numpy(x))))
+
+
+BROADCASTS = [
+    [(2, 4, 5, 6), (2, 4, 1, 1)],  # squeeze-and-excitation
+    [(2, 1, 5, 6), (2, 4, 1, 1)],  # both stretch
+    [(2, 4, 5, 6), (2, 4, 5, 6), (2, 1, 5, 1)],
+    [(2, 3), (2, 1)],
+    [(1, 3, 1, 2, 2), (1, 3, 4, 1, 2)],
+]
+
+
+@pytest.mark.parametrize("shapes", BROADCASTS, ids=str)
+def test_add_and_mul_broadcast_as_torch(torch, shapes):
+    xs = [random(seed, *shape) for seed, shape in enumerate(shapes)]
+    tensors = [torch.from_numpy(x) for x in xs]
+    total, product = tensors[0], tensors[0]
+    for tensor in tensors[1:]:
+        total, product = total + tensor, product * tensor
+    assert_close(kernels.add(*xs), numpy_of(total))
+    assert_close(kernels.mul(*xs), numpy_of(product))
+
+
+@pytest.mark.parametrize(
+    "shape, dim",
+    [((2, 4, 5, 6), 1), ((2, 4, 5, 6), -1), ((2, 4, 5, 6), 2), ((3, 7), 1), ((3, 7), -1), ((2, 3, 2, 3, 4), 1)],
+)
+def test_layer_norm_matches_torch(torch, shape, dim):
+    """dim 1 as ConvNeXt's LayerNorm2d (channels moved last, nn.LayerNorm, moved back); -1 as nn.LayerNorm."""
+    x, weight, bias = random(0, *shape), random(1, shape[dim]), random(2, shape[dim])
+    norm = torch.nn.LayerNorm(shape[dim], eps=1e-6).double()
+    with torch.no_grad():
+        norm.weight.copy_(torch.from_numpy(weight))
+        norm.bias.copy_(torch.from_numpy(bias))
+        expected = norm(torch.from_numpy(x).movedim(dim, -1)).movedim(-1, dim)
+    assert_close(kernels.layer_norm(x, weight, bias, dim, 1e-6), numpy_of(expected))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate"])
+def test_pad_matches_torch(torch, rank, mode):
+    x = random(rank, 2, 3, *(4, 5, 3)[:rank])
+    padding = [(0, 3), (2, 1), (1, 2)][:rank]
+    flat = [side for pair in reversed(padding) for side in pair]  # F.pad: last axis first
+    value = {"value": -0.5} if mode == "constant" else {}
+    expected = torch.nn.functional.pad(torch.from_numpy(x), flat, mode=mode, **value)
+    assert_close(kernels.pad(x, padding, mode, -0.5), numpy_of(expected))
+
+
+@pytest.mark.parametrize("channels", range(1, 10))
+@pytest.mark.parametrize("chunks", [2, 3, 4, 5])
+def test_chunk_matches_torch(torch, channels, chunks):
+    x = random(channels, 2, channels, 3)
+    parts = torch.chunk(torch.from_numpy(x), chunks, dim=1)
+    for index, part in enumerate(parts):
+        assert_close(kernels.chunk(x, chunks, index), numpy_of(part))
+    with pytest.raises(ValueError, match="is empty"):
+        kernels.chunk(x, chunks, len(parts))
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+@pytest.mark.parametrize("groups", [1, 2, 3, 6])
+def test_channel_shuffle_matches_torch(torch, rank, groups):
+    x = random(groups, 2, 6, *(3, 4, 2)[:rank])
+    expected = torch.nn.ChannelShuffle(groups)(torch.from_numpy(x))
+    assert_close(kernels.channel_shuffle(x, groups), numpy_of(expected))
+
+
+@pytest.mark.parametrize("dims", list(itertools.permutations(range(3))))
+def test_permute_matches_torch(torch, dims):
+    x = random(0, 2, 3, 4, 5)
+    expected = torch.from_numpy(x).permute(0, *(d + 1 for d in dims))
+    assert_close(kernels.permute(x, dims), numpy_of(expected.contiguous()))
+
+
+@pytest.mark.parametrize("shape", [(2, 5), (2, 3, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_per_position_matches_torch(torch, shape, bias):
+    """PyTorch's Linear on an N-D tensor: the last axis at every other position."""
+    x, weight = random(0, *shape), random(1, 6, 5)
+    b = random(2, 6) if bias else None
+    expected = torch.nn.functional.linear(
+        torch.from_numpy(x), torch.from_numpy(weight), None if b is None else torch.from_numpy(b)
+    )
+    assert_close(kernels.linear(x, weight, b), numpy_of(expected))

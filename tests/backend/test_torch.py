@@ -52,8 +52,9 @@ def test_same_output_as_pytorch_with_cnncalc_weights(name):
     assert_same_output(result.output, model(crosscheck.make_input(report, 3, "float32")))
 
 
-def test_float64_run_matches_pytorch_in_float64():
-    network = load("resnet18", (3, 64, 64))
+@pytest.mark.parametrize("name, size", [("resnet18", (3, 64, 64)), (str(DATA / "allkinds.yaml"), None)])
+def test_float64_run_matches_pytorch_in_float64(name, size):
+    network = load(name, size)
     report = propagate(network, 1, "float64")
     result = crosscheck.run(network, report, seed=1, dtype="float64")
     assert result.output.dtype == np.float64
@@ -68,9 +69,10 @@ def save_state_dict(model: TorchModel, path: Path) -> None:
     np.savez(path, **{key: tensor.detach().cpu().numpy() for key, tensor in state_dict.items()})
 
 
-@pytest.mark.parametrize("name", ["resnet18", "alexnet-torchvision"])
+@pytest.mark.parametrize("name", ["resnet18", "alexnet-torchvision", str(DATA / "allkinds.yaml")])
 def test_cli_run_with_pytorch_weights_and_data(cli, tmp_path, name):
-    """A torch state_dict saved as .npz, a given input and --save-output: the saved output is PyTorch's."""
+    """A torch state_dict saved as .npz, a given input and --save-output: the saved output is PyTorch's.
+    allkinds holds a layer scale, whose key is its path alone (``block.layer_scale``), as in torchvision."""
     network = load(name)
     model = TorchModel(network)
     model.randomise(seed=5)

@@ -11,7 +11,7 @@ import pytest
 
 from cnncalc.backend import weights
 from cnncalc.errors import CnnCalcError
-from cnncalc.load import load
+from cnncalc.load import load, parse_network
 from cnncalc.propagate import propagate
 
 
@@ -23,7 +23,7 @@ def test_expected_keys_follow_pytorch_names_and_the_propagated_shapes():
     report = propagate(load("resnet18"))
     keys = {weight.key: weight for weight in weights.expected(report)}
     assert keys["conv1.weight"].shape == (64, 3, 7, 7)
-    assert keys["layer2.0.shortcut.conv.weight"].shape == (128, 64, 1, 1)
+    assert keys["layer2.0.downsample.0.weight"].shape == (128, 64, 1, 1)
     assert [keys[f"bn1.{name}"].trainable for name in ("weight", "bias", "running_mean", "running_var")] == [
         True,
         True,
@@ -165,3 +165,147 @@ def test_a_weights_file_that_is_no_npz_is_refused(cli, tmp_path, content, messag
     result = cli("run", "lenet5", "--weights", str(path))
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+# -- .safetensors -----------------------------------------------------------------------------------------------
+
+
+def save_safetensors(path, arrays):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    safetensors_numpy.save_file({key: np.ascontiguousarray(array) for key, array in arrays.items()}, str(path))
+    return str(path)
+
+
+def test_a_safetensors_file_loads_like_an_npz(tmp_path):
+    report = propagate(load("resnet18", (3, 32, 32)))
+    arrays = weights.initialise(report, 2)
+    arrays["bn1.num_batches_tracked"] = np.array(7)
+    loaded = weights.load(save_safetensors(tmp_path / "w.safetensors", arrays), report, "float64")
+    assert loaded.keys() == arrays.keys() - {"bn1.num_batches_tracked"}
+    assert loaded["conv1.weight"].dtype == np.float64
+    np.testing.assert_array_equal(loaded["conv1.weight"], arrays["conv1.weight"])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("missing", "missing array 'c3.weight' (expected shape 16x6x5x5) [c3]"),
+        (
+            "extra",
+            "unexpected array 'c3.wieght' (shape 2x3): the network has no such weight (did you mean 'c3.weight'?)",
+        ),
+        ("transposed", "array 'f6.weight' has shape 120x84, expected 84x120 [f6]"),
+    ],
+)
+def test_safetensors_errors_name_the_key_and_shapes(cli, tmp_path, change, message):
+    arrays = lenet_arrays()
+    if change == "missing":
+        del arrays["c3.weight"]
+    elif change == "extra":
+        arrays["c3.wieght"] = np.zeros((2, 3), np.float32)
+    else:
+        arrays["f6.weight"] = arrays["f6.weight"].T
+    result = cli("run", "lenet5", "--weights", save_safetensors(tmp_path / "w.safetensors", arrays))
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def write_raw_safetensors(path, tensors: dict) -> str:
+    """A .safetensors file written by hand (an 8-byte header length, a JSON header, the data): for dtypes NumPy
+    lacks. ``tensors`` maps a key to (dtype, shape, raw bytes)."""
+    header, data = {}, b""
+    for key, (dtype, shape, raw) in tensors.items():
+        header[key] = {"dtype": dtype, "shape": list(shape), "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + data)
+    return str(path)
+
+
+def test_a_safetensors_dtype_numpy_cannot_read_is_named(tmp_path):
+    pytest.importorskip("safetensors")
+    report = propagate(load("lenet5"))
+    tensors = {key: ("F32", array.shape, array.tobytes()) for key, array in lenet_arrays().items()}
+    tensors["c1.bias"] = ("BF16", (6,), bytes(12))
+    with pytest.raises(CnnCalcError, match=r"cannot read array 'c1.bias' \(BF16\)"):
+        weights.load(write_raw_safetensors(tmp_path / "w.safetensors", tensors), report)
+
+
+def test_safetensors_shapes_are_checked_from_the_header_before_any_array_is_read(tmp_path):
+    """The first array cannot be read (bfloat16) and the last has the wrong shape: the shape is what is reported."""
+    pytest.importorskip("safetensors")
+    arrays = lenet_arrays()
+    tensors = {key: ("F32", array.shape, array.tobytes()) for key, array in arrays.items()}
+    tensors["c1.weight"] = ("BF16", arrays["c1.weight"].shape, bytes(2 * arrays["c1.weight"].size))
+    tensors["output.weight"] = ("F32", (85, 10), bytes(4 * 850))
+    with pytest.raises(CnnCalcError, match="array 'output.weight' has shape 85x10, expected 10x84"):
+        weights.load(write_raw_safetensors(tmp_path / "w.safetensors", tensors), propagate(load("lenet5")))
+
+
+def test_a_safetensors_file_that_is_not_one_is_refused(cli, tmp_path):
+    pytest.importorskip("safetensors")
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(b"garbage")
+    result = cli("run", "lenet5", "--weights", str(path))
+    assert result.exit_code == 1
+    assert f"cannot read weights file {path}:" in result.stderr
+    missing = cli("run", "lenet5", "--weights", str(tmp_path / "nope.safetensors"))
+    assert missing.exit_code == 2 and "no such weights file" in missing.stderr
+
+
+def test_without_the_safetensors_package_the_error_says_what_to_install(cli, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # import safetensors now raises ImportError
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(b"anything")
+    result = cli("run", "lenet5", "--weights", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: reading .safetensors weights needs the safetensors package: pip install 'cnncalc[safetensors]'"
+    ]
+
+
+LAYER_SCALE = "name: t\ninput: [6, 4, 4]\nlayers:\n  - residual:\n      name: block\n      main:\n" + "".join(
+    f"        - {layer}\n" for layer in ("conv: {out: 6, kernel: 1}", "prelu: 6", "scale: {name: layer_scale}")
+)
+
+
+def layer_scale_report():
+    return propagate(parse_network(LAYER_SCALE, "t.yaml"))
+
+
+def test_a_scale_array_is_keyed_by_its_layer_path_alone(cli, tmp_path):
+    """As torchvision ConvNeXt's ``features.1.0.layer_scale``: no ``.weight`` after the path."""
+    keys = {weight.key: weight for weight in weights.expected(layer_scale_report())}
+    assert list(keys) == ["block.conv1.weight", "block.conv1.bias", "block.prelu1.weight", "block.layer_scale"]
+    assert keys["block.layer_scale"].shape == (6, 1, 1) and keys["block.layer_scale"].layer == "block.layer_scale"
+    (tmp_path / "t.yaml").write_text(LAYER_SCALE)
+    listed = cli("weights", str(tmp_path / "t.yaml")).stdout.splitlines()
+    assert any(line.split()[:4] == ["block.layer_scale", "6x1x1", "6", "parameter"] for line in listed)
+
+
+def test_a_scale_array_is_drawn_around_one_and_read_from_a_file(cli, tmp_path):
+    report = layer_scale_report()
+    arrays = weights.initialise(report, 0)
+    assert 0.5 <= arrays["block.layer_scale"].min() and arrays["block.layer_scale"].max() < 1.5
+    assert 0.5 <= arrays["block.prelu1.weight"].min() and arrays["block.prelu1.weight"].max() < 1.5
+    arrays["block.layer_scale"] = np.full((6, 1, 1), 2.0)
+    loaded = weights.load(save(tmp_path / "w.npz", arrays), report, "float64")
+    np.testing.assert_array_equal(loaded["block.layer_scale"], np.full((6, 1, 1), 2.0))
+    (tmp_path / "t.yaml").write_text(LAYER_SCALE)
+    result = cli("run", str(tmp_path / "t.yaml"), "--weights", str(tmp_path / "w.npz"))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_scale_array_under_a_weight_suffix_is_refused_with_the_right_key(tmp_path):
+    report = layer_scale_report()
+    arrays = weights.initialise(report, 0)
+    arrays["block.layer_scale.weight"] = arrays.pop("block.layer_scale")
+    with pytest.raises(
+        CnnCalcError, match=r"unexpected array 'block.layer_scale.weight' .* \(did you mean 'block.layer_scale'\?\)"
+    ):
+        weights.load(save(tmp_path / "w.npz", arrays), report)
+    del arrays["block.layer_scale.weight"]
+    with pytest.raises(CnnCalcError, match=r"missing array 'block.layer_scale' \(expected shape 6x1x1\)"):
+        weights.load(save(tmp_path / "w.npz", arrays), report)
