@@ -368,12 +368,18 @@ class Expander:
         return "inline" in arguments and _flag(arguments, "inline", names)
 
     def _branch_list(self, arguments: Mapping) -> tuple[list, bool]:
-        """The branches as (name, layers, location), and whether they were given as a mapping."""
+        """The branches as (name, layers, location), and whether they were given as a mapping.
+
+        A mapping's keys are names like a layer's (checked where the branch is claimed); a key that is not text
+        (YAML reads ``0`` as a number) is refused here, so that ``0`` and ``'0'`` can never both name a branch."""
         kind = self.branch_join.name
         branches = arguments["branches"]
         where = arguments.location_of("branches")
         if isinstance(branches, Mapping):
-            named = [(str(key), value, branches.location_of(key)) for key, value in branches.items()]
+            for key in branches:
+                if not isinstance(key, str):
+                    _checked_name(key, branches.key_locations.get(key, where))
+            named = [(key, value, branches.location_of(key)) for key, value in branches.items()]
         elif isinstance(branches, Sequence):
             named = [(str(i), value, branches.location_of(i)) for i, value in enumerate(branches)]
         else:
@@ -417,12 +423,14 @@ class Expander:
 
     def _branches(self, arguments, path, scope, current, names, depth, location) -> int:
         kind = self.branch_join.name
-        named, _ = self._branch_list(arguments)
+        named, mapped = self._branch_list(arguments)
+        branches = arguments["branches"]
         self.groups.append(Group(path, kind, location))
         inner = Scope(path, current, scope)
         lasts = []
         for name, layers, branch_location in named:
-            inner.used.add(name)
+            key_location = branches.key_locations.get(name, branch_location) if mapped else branch_location
+            _claim(inner, _checked_name(name, key_location), key_location)
             branch = Scope(inner.child_path(name), current, inner)
             self.groups.append(Group(branch.path, "branch", branch_location))
             last = self.expand_list(_sequence(layers, branch_location, "a branch"), branch, current, names, depth + 1)

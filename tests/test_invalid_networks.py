@@ -1,0 +1,57 @@
+"""Invalid networks that were once accepted (issue 10): each is now a located error, and valid ones are unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnncalc.errors import CnnCalcError
+from cnncalc.load import parse_network
+from cnncalc.propagate import propagate
+
+HEAD = "name: t\ninput: [3, 8, 8]\nlayers:\n"
+
+
+def error_of(text: str) -> CnnCalcError:
+    with pytest.raises(CnnCalcError) as caught:
+        propagate(parse_network(text, "t.yaml"))
+    assert str(caught.value).count("\n") == 0
+    return caught.value
+
+
+def where(error: CnnCalcError) -> tuple[int, int]:
+    return error.location.line, error.location.column
+
+
+# -- branch names are layer names -----------------------------------------------------------------------------
+@pytest.mark.parametrize("inline", [False, True])
+def test_branch_keys_zero_and_quoted_zero_cannot_both_name_a_branch(inline):
+    text = HEAD + (
+        "  - concat:\n"
+        f"      inline: {str(inline).lower()}\n"
+        "      branches:\n"
+        "        0: [conv: {out: 4, kernel: 1}]\n"
+        "        '0': [conv: {out: 4, kernel: 1}]\n"
+    )
+    error = error_of(text)
+    assert "a layer name is letters, digits, '_' and '-', received 0 (quote digits: name: '0')" in error.message
+    assert where(error) == (7, 9)
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_dotted_branch_key_is_refused(inline):
+    text = HEAD + (
+        "  - concat:\n"
+        f"      inline: {str(inline).lower()}\n"
+        "      branches:\n"
+        "        a.b: [conv: {out: 4, kernel: 1, name: c}]\n"
+        "        a: [group: {name: b, layers: [conv: {out: 4, kernel: 1, name: c}]}]\n"
+    )
+    error = error_of(text)
+    assert "a layer name is letters, digits, '_' and '-', received 'a.b'" in error.message
+    assert where(error) == (7, 9)
+
+
+def test_quoted_digit_branch_keys_name_the_branches():
+    text = HEAD + "  - concat:\n      branches:\n        '0': [relu]\n        '1': [relu]\n"
+    paths = [node.path for node in parse_network(text, "t.yaml").nodes]
+    assert paths == ["concat1.0.relu1", "concat1.1.relu1", "concat1.concat"]
