@@ -32,6 +32,9 @@ STRUCTURE_KEYS = {
 SHORTCUT_KEYS = ("name", "layers")  # the mapping form of a residual's 'shortcut'
 BRANCHES_KEYS = ("branches", "inline", "name", "when")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
+#: Words a reference (``add: [previous, input]``) reads before any layer name, so no layer, group or branch may
+#: take them.
+RESERVED_NAMES = {"input": "the input of the enclosing block", "previous": "the output just before"}
 
 
 class Node(NamedTuple):
@@ -566,10 +569,16 @@ class Expander:
 
 
 def _checked_name(name: Any, location: Location) -> str:
-    """A name given in the description: letters, digits, '_' and '-' (digits quoted, YAML reads 0 as a number)."""
+    """A name given in the description: letters, digits, '_' and '-' (digits quoted, YAML reads 0 as a number),
+    and not one of the words references use (``input``, ``previous``), which a layer so named would hide behind."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         hint = f" (quote digits: name: '{name}')" if isinstance(name, int) and not isinstance(name, bool) else ""
         raise CnnCalcError(f"a layer name is letters, digits, '_' and '-', received {name!r}{hint}", location)
+    if name in RESERVED_NAMES:
+        raise CnnCalcError(
+            f"the name '{name}' is reserved: in references it means {RESERVED_NAMES[name]}; choose another name",
+            location,
+        )
     return name
 
 

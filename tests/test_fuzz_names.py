@@ -1,5 +1,6 @@
 """Property tests of naming over generated networks: whatever the names, an accepted network never gives two layers
-one path, never gives two arrays one weight key, and no layer's path is the group of another layer.
+one path, never gives two arrays one weight key, no layer's path is the group of another layer, and no layer or
+group takes a word that references read first (``input``, ``previous``).
 
 The generator builds structurally sound networks (every layer keeps 4 channels, so most of them are accepted) out
 of every structure that names things (groups, residuals with both shortcut forms, branch sets in list and mapping
@@ -30,7 +31,7 @@ PROPERTY = settings(
 )
 NAMES = ["a", "b", "0", "1", "conv1", "relu1", "add", "concat", "shortcut", "weight", "bias", "running_mean"]
 NAMES += ["unit1", "x-1", "a1"]
-NAME = st.sampled_from(NAMES)  # valid names only, so that most networks pass; the invalid ones are branch keys
+NAME = st.sampled_from([*NAMES, "previous"])  # valid names but one, so that most networks pass
 KEY = st.sampled_from(["0", 0, "a", "a.b", "b", "input"])  # branch keys: few, so that they meet often
 REFERENCE = st.sampled_from([*NAMES, "a.b", "b.0", "a.a", "0.a", "input"])
 
@@ -129,6 +130,8 @@ def test_no_two_layers_share_a_path_and_no_two_arrays_a_key(text):
     assert len(paths) == len(set(paths)), text
     groups = {path.rsplit(".", 1)[0] for path in paths if "." in path}
     assert not groups & set(paths), f"a layer's path is the group of another layer: {groups & set(paths)}\n{text}"
+    reserved = {"input", "previous"} & {part for path in paths for part in path.split(".")}
+    assert not reserved, f"a layer or group is named {reserved}, a word references read first\n{text}"
     keys = [weight.key for weight in expected(report)]
     assert len(keys) == len(set(keys)), text
 

@@ -55,3 +55,29 @@ def test_quoted_digit_branch_keys_name_the_branches():
     text = HEAD + "  - concat:\n      branches:\n        '0': [relu]\n        '1': [relu]\n"
     paths = [node.path for node in parse_network(text, "t.yaml").nodes]
     assert paths == ["concat1.0.relu1", "concat1.1.relu1", "concat1.concat"]
+
+
+# -- input and previous are reserved ----------------------------------------------------------------------------
+RESERVED = {
+    "layer": ("  - conv: {{out: 3, kernel: 1, name: {word}}}\n  - add: [{word}, previous]\n", (4, 37)),
+    "group": ("  - group: {{name: {word}, layers: [relu]}}\n", (4, 19)),
+    "residual": ("  - residual: {{name: {word}, main: [relu]}}\n", (4, 22)),
+    "shortcut": ("  - residual: {{main: [relu], shortcut: {{name: {word}, layers: [relu]}}}}\n", (4, 47)),
+    "branch": ("  - concat:\n      branches: {{{word}: [relu], x: [relu]}}\n", (5, 18)),
+    "inline branch": ("  - concat:\n      inline: true\n      branches: {{{word}: [relu], x: [relu]}}\n", (6, 18)),
+    "join": ("  - concat:\n      inline: true\n      name: {word}\n      branches: [[relu], [relu]]\n", (6, 13)),
+    "repeat step": ("  - repeat: {{times: 1, names: '{word}{{i}}', layers: [relu]}}\n", None),
+}
+
+
+@pytest.mark.parametrize("word", ["input", "previous"])
+@pytest.mark.parametrize("place", sorted(RESERVED))
+def test_reference_words_are_reserved_names(place, word):
+    text, location = RESERVED[place]
+    body = HEAD + text.format(word=word)
+    if place == "repeat step":  # 'input0' is an ordinary name: the pattern cannot produce the word itself
+        propagate(parse_network(body, "t.yaml"))
+        return
+    error = error_of(body)
+    assert f"the name '{word}' is reserved: in references it means" in error.message
+    assert where(error) == location
