@@ -158,25 +158,52 @@ def _expanded_size(root: yaml.Node, file: str) -> int:
     return size(root)
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: yaml.BaseLoader, node: yaml.MappingNode) -> Mapping:
-    explicit = sum(1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge")
-    loader.flatten_mapping(node)
-    merged_count = len(node.value) - explicit  # flatten_mapping puts the merged (<<) pairs first
+    """A mapping with the locations of its keys and values; merge keys (``<<: *base`` or ``<<: [*a, *b]``) resolved
+    as YAML defines them, not by PyYAML's flattening (whose order among several merged mappings depends on string
+    identity): a key written in the mapping wins over merged ones, and an earlier merged mapping over a later one.
+    A key written twice in one mapping is an error, in a merged mapping too (each is built, and checked, as a
+    mapping of its own), and so is ``<<`` written twice."""
     result = Mapping()
     result.location = _location(loader.file, node)
     result.key_locations = {}
     result.value_locations = {}
-    merged: set = set()
-    for index, (key_node, value_node) in enumerate(node.value):
+    explicit = []
+    merges = 0
+    for key_node, value_node in node.value:
+        if key_node.tag == MERGE_TAG:
+            merges += 1
+            if merges > 1:
+                raise CnnCalcError("duplicate key '<<'", _location(loader.file, key_node))
+            for source in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
+                if not isinstance(source, yaml.MappingNode):
+                    raise CnnCalcError(
+                        f"a merge key '<<' takes a mapping or a list of mappings, found a {source.id}",
+                        _location(loader.file, key_node if source is value_node else source),
+                    )
+                merged = loader.construct_object(source, deep=True)
+                for key, value in merged.items():
+                    if key not in result:
+                        result[key] = value
+                        result.key_locations[key] = merged.key_locations[key]
+                        result.value_locations[key] = merged.value_locations[key]
+            continue
+        if key_node.tag == "tag:yaml.org,2002:value":  # '=' as a key is text, as PyYAML's flattening makes it
+            key_node.tag = "tag:yaml.org,2002:str"
+        explicit.append((key_node, value_node))
+    written: set = set()
+    for key_node, value_node in explicit:
         key = loader.construct_object(key_node, deep=True)
         try:
             hash(key)
         except TypeError:
             raise CnnCalcError("a mapping key must be a plain value", _location(loader.file, key_node)) from None
-        if index < merged_count:
-            merged.add(key)
-        elif key in result and key not in merged:
+        if key in written:
             raise CnnCalcError(f"duplicate key '{key}'", _location(loader.file, key_node))
+        written.add(key)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_locations[key] = _location(loader.file, key_node)
         result.value_locations[key] = _location(loader.file, value_node)

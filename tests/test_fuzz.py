@@ -103,6 +103,8 @@ TOKENS = [
     ",",
     "&a ",
     "*a",
+    "<<: *a",
+    "{<<: [*a, *a]}",
     "!!str ",
     "!!python/name:os.system",
     "'",

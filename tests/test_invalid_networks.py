@@ -81,3 +81,44 @@ def test_reference_words_are_reserved_names(place, word):
     error = error_of(body)
     assert f"the name '{word}' is reserved: in references it means" in error.message
     assert where(error) == location
+
+
+# -- a key given twice through a YAML merge ---------------------------------------------------------------------
+MERGES = {
+    "after a merge": ("  - conv: &c {out: 4, kernel: 1}\n  - conv: {<<: *c, out: 5, out: 6}\n", (5, 28), "'out'"),
+    "in an inline merge": ("  - conv: {<<: {out: 4, kernel: 1, out: 6}}\n", (4, 36), "'out'"),
+    "in a merge list": ("  - conv: {<<: [{kernel: 1}, {out: 4, out: 6}]}\n", (4, 39), "'out'"),
+    "merge key twice": ("  - conv: {<<: {out: 4}, <<: {kernel: 1}}\n", (4, 26), "'<<'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MERGES))
+def test_a_key_given_twice_through_a_merge_is_an_error(case):
+    text, location, key = MERGES[case]
+    error = error_of(HEAD + text)
+    assert error.message == f"duplicate key {key}"
+    assert where(error) == location
+
+
+def test_merge_keys_resolve_as_yaml_defines_them():
+    """A key written in the mapping wins; of several merged mappings the earlier wins (PyYAML's own flattening
+    picks by string identity); a merged key points at where it is written."""
+    text = HEAD + (
+        "  - conv: &a {out: 4, kernel: 1}\n"
+        "  - conv: &b {out: 6, kernel: 3, padding: 1}\n"
+        "  - conv: {<<: [*a, *b], stride: 2}\n"
+        "  - conv: {<<: [*b, *a], kernel: 1, padding: 0}\n"
+    )
+    network = parse_network(text, "t.yaml")
+    assert [dict(node.raw) for node in network.nodes[2:]] == [
+        {"out": 4, "kernel": 1, "padding": 1, "stride": 2},
+        {"out": 6, "kernel": 1, "padding": 0},
+    ]
+    assert network.nodes[2].raw.location_of("out").line == 4
+    assert [layer.output for layer in propagate(network).layers[2:]] == [(1, 4, 5, 5), (1, 6, 5, 5)]
+
+
+def test_a_merge_of_something_else_than_a_mapping_is_an_error():
+    error = error_of(HEAD + "  - conv: &n 3\n  - conv: {<<: *n, out: 4}\n")
+    assert error.message == "a merge key '<<' takes a mapping or a list of mappings, found a scalar"
+    assert where(error) == (5, 12)
