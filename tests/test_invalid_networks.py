@@ -122,3 +122,17 @@ def test_a_merge_of_something_else_than_a_mapping_is_an_error():
     error = error_of(HEAD + "  - conv: &n 3\n  - conv: {<<: *n, out: 4}\n")
     assert error.message == "a merge key '<<' takes a mapping or a list of mappings, found a scalar"
     assert where(error) == (5, 12)
+
+
+# -- lrn needs channels and one more dimension, as PyTorch's LocalResponseNorm --------------------------------
+def test_lrn_after_flatten_is_refused_as_pytorch_refuses_it():
+    error = error_of(HEAD + "  - flatten\n  - lrn: 5\n")
+    assert error.message.startswith("lrn needs channels and at least one more dimension")
+    assert "received 192 (a flattened tensor)" in error.message
+    assert where(error) == (5, 5)
+
+
+@pytest.mark.parametrize("shape", [[8, 5], [8, 3, 4], [8, 2, 3, 4]])
+def test_lrn_keeps_any_rank_with_channels_and_more(shape):
+    text = f"name: t\ninput: {shape}\nlayers:\n  - lrn: 3\n"
+    assert propagate(parse_network(text, "t.yaml")).layers[-1].output == (1, *shape)

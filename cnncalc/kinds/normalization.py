@@ -47,9 +47,14 @@ class LRN(LayerKind):
         Arg("k", FLOAT, "additive constant", default=1.0),
     )
     flops_rule = "2 x size + 3 per element (squares and sum over the window, scale, add k, power, divide)"
-    shape_rule = "shape kept"
+    shape_rule = "shape kept; needs channels and at least one more dimension, as PyTorch's LocalResponseNorm"
 
     def output(self, a, x):
+        if len(x) < 2:  # PyTorch: "Expected 3D or higher dimensionality input" (the batch is one of them)
+            raise CnnCalcError(
+                f"lrn needs channels and at least one more dimension (PyTorch's LocalResponseNorm takes 3 or more"
+                f" dimensions with the batch), received {format_shape(x)} (a flattened tensor)"
+            )
         return x
 
     def flops(self, a, x, y):
