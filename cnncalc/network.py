@@ -320,7 +320,7 @@ class Expander:
         if main_last == current:
             raise CnnCalcError("residual 'main' path has no layers", arguments.location_of("main"))
         shortcut_last = current
-        if arguments.get("shortcut"):
+        if _shortcut_given(arguments.get("shortcut")):
             where = arguments.location_of("shortcut")
             shortcut, name = self._shortcut(arguments["shortcut"], where, inner)
             shortcut_scope = Scope(inner.child_path(name), current, inner)
@@ -334,7 +334,13 @@ class Expander:
     def _shortcut(self, value: Any, location: Location, scope: Scope) -> tuple[Sequence, str]:
         """A shortcut's layers and name: a list (named ``shortcut``) or ``{name: downsample, layers: [...]}``."""
         if not isinstance(value, Mapping):
-            return _sequence(value, location, "residual 'shortcut'"), self._unique(scope, "shortcut")
+            if not isinstance(value, Sequence):
+                raise CnnCalcError(
+                    "residual 'shortcut' must be a list of layers or a mapping with name and layers (leave it out"
+                    f" for the identity), received {_describe(value)}",
+                    location,
+                )
+            return value, self._unique(scope, "shortcut")
         _check_keys(value, SHORTCUT_KEYS, "residual 'shortcut'")
         for key in SHORTCUT_KEYS:
             if key not in value:
@@ -587,6 +593,13 @@ def _claim(scope: Scope, name: str, location: Location) -> None:
     if name in scope.used:
         raise CnnCalcError(f"duplicate layer name '{scope.child_path(name)}'", location)
     scope.used.add(name)
+
+
+def _shortcut_given(value: Any) -> bool:
+    """Whether a residual has a shortcut path: left out, empty (``shortcut:`` or ``[]``) means the identity; any
+    other value is a path, whose type ``_shortcut`` checks (``false``, ``0`` or ``''`` are errors there, not an
+    identity read from their falsiness)."""
+    return value is not None and not (isinstance(value, list) and not value)
 
 
 def _flag(arguments: Mapping, key: str, names: dict) -> bool:

@@ -136,3 +136,48 @@ def test_lrn_after_flatten_is_refused_as_pytorch_refuses_it():
 def test_lrn_keeps_any_rank_with_channels_and_more(shape):
     text = f"name: t\ninput: {shape}\nlayers:\n  - lrn: 3\n"
     assert propagate(parse_network(text, "t.yaml")).layers[-1].output == (1, *shape)
+
+
+# -- a false-like value is never read as "left out" -----------------------------------------------------------
+def test_a_false_shortcut_is_a_type_error_not_the_identity():
+    for value in ("false", "0", "''"):
+        error = error_of(HEAD + f"  - residual: {{main: [relu], shortcut: {value}}}\n")
+        assert error.message.startswith("residual 'shortcut' must be a list of layers or a mapping with name and")
+        assert where(error) == (4, 40)
+
+
+@pytest.mark.parametrize("value", ["", "[]"])
+def test_an_empty_or_absent_shortcut_is_the_identity(value):
+    text = HEAD + f"  - residual: {{main: [conv: {{out: 3, kernel: 1}}], shortcut: {value}}}\n"
+    report = propagate(parse_network(text, "t.yaml"))
+    identity = propagate(parse_network(HEAD + "  - residual: {main: [conv: {out: 3, kernel: 1}]}\n", "t.yaml"))
+    assert report == identity
+
+
+#: Every place that takes a list or a mapping, with {v} where the value goes: false, 0 or '' there is an error.
+COLLECTIONS = {
+    "include": "include: {v}\nlayers: [relu]\n",
+    "blocks": "blocks: {v}\nlayers: [relu]\n",
+    "args": "args: {v}\nlayers: [relu]\n",
+    "expect": "expect: {v}\nlayers: [relu]\n",
+    "layers": "layers: {v}\n",
+    "block args": "blocks: {{u: {{args: {v}, layers: [relu]}}}}\nlayers: [u]\n",
+    "block layers": "blocks: {{u: {{layers: {v}}}}}\nlayers: [u]\n",
+    "block call": "blocks: {{u: {{layers: [relu]}}}}\nlayers: [u: {v}]\n",
+    "residual main": "layers: [residual: {{main: {v}}}]\n",
+    "shortcut": "layers: [residual: {{main: [relu], shortcut: {v}}}]\n",
+    "shortcut layers": "layers: [residual: {{main: [relu], shortcut: {{name: s, layers: {v}}}}}]\n",
+    "group layers": "layers: [group: {{layers: {v}}}, relu]\n",
+    "repeat layers": "layers: [repeat: {{times: 2, layers: {v}}}, relu]\n",
+    "aux layers": "layers: [relu, aux: {{layers: {v}}}]\n",
+    "branches": "layers: [concat: {{branches: {v}}}]\n",
+    "a branch": "layers: [concat: {{branches: [[relu], {v}]}}]\n",
+    "arguments": "layers: [relu: {v}]\n",
+    "operands": "layers: [relu, add: {v}]\n",
+}
+
+
+@pytest.mark.parametrize("value", ["false", "0", "''"])
+@pytest.mark.parametrize("place", sorted(COLLECTIONS))
+def test_false_like_values_where_a_collection_goes_are_errors(place, value):
+    error_of("input: [3, 8, 8]\n" + COLLECTIONS[place].format(v=value))
