@@ -11,6 +11,7 @@ from .errors import CnnCalcError, Location, UsageError
 from .expr import ExpressionError, evaluate
 from .gcpause import gc_paused
 from .network import (
+    CONTEXT_NAMES,
     INPUT,
     STRUCTURES,
     TOP_KEYS,
@@ -22,6 +23,7 @@ from .network import (
     _check_keys,
     _describe,
     _sequence,
+    context_name_message,
 )
 from .registry import MAX_SIZE, REGISTRY, suggest
 from .source import Mapping, Sequence, parse_yaml, read_file
@@ -314,5 +316,8 @@ def _block_params(block: str, value: Any, location: Location, owner: str | None 
             raise CnnCalcError(f"a block argument name must be a word, received {name!r}", value.location_of(index))
         if name in ("name", "when"):
             raise CnnCalcError(f"'{name}' cannot be a block argument: every layer has it", value.location_of(index))
+        if name in CONTEXT_NAMES:
+            what = "a block argument" if owner.startswith("block") else f"an argument of {owner}"
+            raise CnnCalcError(context_name_message(name, what), value.location_of(index))
         params[name] = default
     return params

@@ -32,6 +32,10 @@ STRUCTURE_KEYS = {
 SHORTCUT_KEYS = ("name", "layers")  # the mapping form of a residual's 'shortcut'
 BRANCHES_KEYS = ("branches", "inline", "name", "when")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_\-]+$")
+#: Names every layer's arguments see, set from the layer's input where it is computed (propagate.py, the
+#: backend): an argument of a block, of the description or a repeat variable of the same name would be silently
+#: replaced there, so those may not take them.
+CONTEXT_NAMES = {"in_channels": "the input channels of each layer"}
 #: Words a reference (``add: [previous, input]``) reads before any layer name, so no layer, group or branch may
 #: take them.
 RESERVED_NAMES = {"input": "the input of the enclosing block", "previous": "the output just before"}
@@ -486,6 +490,8 @@ class Expander:
         var = arguments.get("var", "i")
         if not isinstance(var, str) or not var.isidentifier():
             raise CnnCalcError(f"repeat 'var' must be a name, received {var!r}", arguments.location_of("var"))
+        if var in CONTEXT_NAMES:
+            raise CnnCalcError(context_name_message(var, "a repeat variable"), arguments.location_of("var"))
         start = self._start(arguments, names)
         pattern = arguments.get("names", "{" + var + "}")
         if not isinstance(pattern, str) or "{" + var + "}" not in pattern:
@@ -572,6 +578,14 @@ class Expander:
             return evaluate(value, names)
         except ExpressionError as error:
             raise CnnCalcError(str(error), location) from None
+
+
+def context_name_message(name: str, what: str) -> str:
+    """Why ``name`` (one of CONTEXT_NAMES) cannot be ``what``."""
+    return (
+        f"'{name}' cannot be {what}: it names {CONTEXT_NAMES[name]}, which every layer sets from its input and"
+        " which would replace the value given here; choose another name"
+    )
 
 
 def _checked_name(name: Any, location: Location) -> str:

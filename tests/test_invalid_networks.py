@@ -181,3 +181,42 @@ COLLECTIONS = {
 @pytest.mark.parametrize("place", sorted(COLLECTIONS))
 def test_false_like_values_where_a_collection_goes_are_errors(place, value):
     error_of("input: [3, 8, 8]\n" + COLLECTIONS[place].format(v=value))
+
+
+# -- an argument named like a value every layer sets (in_channels) ---------------------------------------------
+CONTEXT = {
+    "block argument": (
+        "blocks:\n  b:\n    args: [in_channels: 5]\n    layers: [conv: {out: in_channels, kernel: 1}]\n"
+        "layers:\n  - b: {in_channels: 7}\n",
+        (5, 12),
+        "a block argument",
+    ),
+    "required block argument": (
+        "blocks:\n  b:\n    args: [in_channels]\n    layers: [relu]\nlayers: [b: {in_channels: 7}]\n",
+        (5, 12),
+        "a block argument",
+    ),
+    "description argument": (
+        "args: [in_channels: 4]\nlayers: [conv: {out: in_channels, kernel: 1}]\n",
+        (3, 8),
+        "an argument of the description",
+    ),
+    "repeat variable": (
+        "layers: [repeat: {times: 2, var: in_channels, layers: [relu]}]\n",
+        (3, 34),
+        "a repeat variable",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTEXT))
+def test_an_argument_named_like_a_layer_context_value_is_refused(case):
+    text, location, what = CONTEXT[case]
+    error = error_of("name: t\ninput: [3, 8, 8]\n" + text)
+    assert error.message.startswith(f"'in_channels' cannot be {what}: it names the input channels of each layer")
+    assert where(error) == location
+
+
+def test_in_channels_still_reads_the_layer_input_channels():
+    text = HEAD + "  - conv: {out: 6, kernel: 1}\n  - conv: {out: 2 * in_channels, kernel: 3, groups: in_channels}\n"
+    assert propagate(parse_network(text, "t.yaml")).layers[-1].output == (1, 12, 6, 6)
