@@ -243,20 +243,22 @@ class WholesType(ArgType):
 
 
 class ScaleType(ArgType):
-    """A positive number per spatial dimension, as exact fractions (1.5 is 3/2), so that floor(in * scale) is exact."""
+    """A positive number per spatial dimension, as the double PyTorch receives as ``scale_factor`` (the size rule
+    multiplies in floating point as PyTorch does: 100 x 0.29 is 28)."""
 
     __slots__ = ()
 
     def convert(self, arg, value, rank, names) -> tuple:
-        # only networks with upsampling need fractions: start-up time
-        from fractions import Fraction
-
         scales = []
         for item in _per_dim(value, rank, names):
             item = _expression(item, names)
-            if not _is_number(item) or not isfinite(item) or item <= 0:
+            try:
+                scale = float(item) if _is_number(item) else None
+            except OverflowError:
+                scale = None
+            if scale is None or not isfinite(scale) or scale <= 0:
                 raise ArgError(f"must be a positive number, received {item!r}")
-            scales.append(Fraction(str(item)))
+            scales.append(scale)
         return tuple(scales)
 
     def schema(self, arg) -> dict:

@@ -151,8 +151,8 @@ def _module(kind: str, a, shape: tuple):
         return cls(shape[0], eps=a.eps, affine=a.affine)
     if kind == "upsample":
         mode = "nearest" if a.mode == "nearest" else _by_rank(rank, "linear", "bilinear", "trilinear")
-        size = a.size if a.size is not None else [int(n * s) for n, s in zip(shape[1:], a.scale)]
-        return nn.Upsample(size=tuple(size), mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+        resize = {"size": tuple(a.size)} if a.size is not None else {"scale_factor": tuple(a.scale)}
+        return nn.Upsample(**resize, mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
     if kind == "layernorm":
         axis = a.dim - 1 if a.dim > 0 else len(shape) + a.dim  # per sample
         norm = nn.LayerNorm(shape[axis], eps=a.eps)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from math import floor, prod
+from math import prod
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -107,8 +107,9 @@ def _avg_pool(a, xs, w):
 
 def _upsample(a, xs, w):
     x = xs[0]
-    size = a.size if a.size is not None else tuple(floor(n * scale) for n, scale in zip(x.shape[2:], a.scale))
-    return K.upsample(x, size, a.mode)
+    if a.size is not None:
+        return K.upsample(x, a.size, a.mode)
+    return K.upsample(x, K.upsample_size(x.shape[2:], a.scale), a.mode, a.scale)
 
 
 def _batch_norm(a, xs, w):
