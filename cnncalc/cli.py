@@ -56,7 +56,10 @@ FORMAT = typer.Option(
     help="table (for people), json (one document, exact integers), markdown or csv (the table's rows).",
 )
 OUTPUT = typer.Option(
-    None, "--output", "-o", help="Write to this file (atomically: all of it or nothing) instead of standard output."
+    None,
+    "--output",
+    "-o",
+    help="Write to this file instead of standard output (atomically; a FIFO or device is written through).",
 )
 DEPTH = typer.Option(None, "--depth", min=0, help="Collapse groups deeper than this to one row each (0: top level).")
 ARGS_SET = typer.Option(None, "--set", help="Values of the description's args, e.g. aux_logits=true.")

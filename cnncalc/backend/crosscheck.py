@@ -222,6 +222,16 @@ def _save_failure(path: str) -> str:
     return f"cannot save the output to {path}"
 
 
+class _Unseekable:
+    """A file seen only through ``write``: NumPy then writes the array in chunks instead of ``tofile``, which
+    asks for the file position and so fails on a FIFO (``--save-output`` is written through FIFOs, atomic.py)."""
+
+    def __init__(self, stream) -> None:
+        self.write = stream.write
+
+
 def save_output(path: str, array: np.ndarray) -> None:
-    """Write ``array`` as .npy atomically (a temporary file in the same folder, then a rename)."""
-    write_atomic(path, lambda stream: np.save(stream, array, allow_pickle=False), failure=_save_failure(path))
+    """Write ``array`` as .npy: atomically onto a regular file, through a FIFO or a device (atomic.py)."""
+    write_atomic(
+        path, lambda stream: np.save(_Unseekable(stream), array, allow_pickle=False), failure=_save_failure(path)
+    )
