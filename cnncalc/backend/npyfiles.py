@@ -72,9 +72,17 @@ def read_header(stream) -> Header:
 def existing(path: str, what: str) -> Path:
     """``path`` as a Path; a missing file (or a folder) is a usage error."""
     file = Path(path)
-    if not file.is_file():
+    try:
+        found = file.is_file()
+    except (OSError, ValueError) as error:  # a name too long for the system, a NUL in it
+        raise UsageError(f"cannot read {what} {_shorten(path)}: {getattr(error, 'strerror', None) or error}") from None
+    if not found:
         raise UsageError(f"no such {what}: {path}")
     return file
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 80 else f"{text[:80]}... ({len(text):,} characters)"
 
 
 def starts_with(path: Path, magic: bytes, what: str) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod, sqrt
-from pathlib import Path
 
 from ..errors import CnnCalcError, UsageError
 from ..propagate import Report
@@ -199,8 +198,9 @@ class _SafetensorsFile:
     header; an array is read only when asked for."""
 
     def __init__(self, path: str):
-        if not Path(path).is_file():
-            raise UsageError(f"no such weights file: {path}")
+        from .npyfiles import existing
+
+        existing(path, "weights file")
         try:
             from safetensors import SafetensorError, safe_open
         except ImportError:
