@@ -13,7 +13,7 @@ from math import lcm
 
 from ..errors import CnnCalcError, UsageError
 from ..network import Network
-from ..propagate import propagate_symbolic, symbols_of
+from ..propagate import conditions_of, symbols_of
 from .algebra import Sym, evaluate, is_symbolic, symbol
 from .decide import period
 from .recording import Recorded
@@ -237,7 +237,7 @@ def symbolic_input(network: Network) -> Network:
 def analyse(network: Network) -> tuple[Network, list[Dimension]]:
     """Solve the conditions of every spatial symbol; a network no size satisfies raises, naming the layer."""
     network = symbolic_input(network)
-    _, conditions = propagate_symbolic(network)
+    conditions = conditions_of(network)
     names = [name for name in symbols_of(network, 1)]
     dimensions = []
     for name in names:
