@@ -7,12 +7,21 @@ import time
 from math import gcd
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cnncalc.cli import app
 from cnncalc.errors import CnnCalcError
+from cnncalc.load import parse_network
+from cnncalc.propagate import propagate
 from cnncalc.symbolic import algebra
-from cnncalc.symbolic.algebra import TERM_LIMIT, divisors_with_totient, evaluate, exact_gcd, symbol
+from cnncalc.symbolic import solve as solve_module
+from cnncalc.symbolic.algebra import TERM_LIMIT, Condition, divisors_with_totient, evaluate, exact_gcd, symbol
+from cnncalc.symbolic.decide import decide
+from cnncalc.symbolic.recording import Recorded
+from cnncalc.symbolic.solve import RULES, VALID, Budget, Unsolved, analyse, describe, solve
+from cnncalc.symbolic.text import sizes_text
 
 H, W = symbol("H"), symbol("W")
 runner = CliRunner()
@@ -65,3 +74,93 @@ def test_sizes_with_a_huge_adaptive_output_answers(tmp_path):
     assert "[adaptiveavgpool" in shapes.output  # located at the layer
     assert run("shapes", str(net)).exit_code == 0  # whole-number sizes: gcd of ints
     assert time.perf_counter() - started < 3  # coarse guard: 10 s at 10^7, hours at 2^31 - 1
+
+
+# -- sizes: thresholds by bisection, each condition solved once, residue work bounded per rule -------------------
+def _layers(*lines: str, input: str = "[3, 140000000]") -> str:
+    return f"input: {input}\nlayers:\n" + "".join(f"  - {line}\n" for line in lines)
+
+
+POOLS_THEN_CONVS = _layers(  # the 5-line network of issue 10: no answer after 100 s, check took 0.13 s
+    "repeat: {times: 16, layers: [{maxpool: {kernel: 2, stride: 2, ceil_mode: true}}]}",
+    "repeat: {times: 400, layers: [{conv: {out: 3, kernel: 3}}]}",
+)
+
+
+def test_sizes_of_many_conditions_over_a_long_period_is_a_few_steps_each(monkeypatch):
+    calls = []
+    real = solve_module.evaluate
+    monkeypatch.setattr(solve_module, "evaluate", lambda f, binding: calls.append(1) or real(f, binding))
+    started = time.perf_counter()
+    _, (dimension,) = analyse(parse_network(POOLS_THEN_CONVS, "net.yaml"))
+    first = 65536 * 800 + 1  # the 400th conv needs ceil(L/65536) - 2*400 >= 1
+    assert describe(dimension.valid, "L") == f"L >= {first}"
+    network = parse_network(POOLS_THEN_CONVS, "net.yaml")
+    assert propagate(network._replace(input=(3, first))).output == (1, 3, 1)
+    with pytest.raises(CnnCalcError, match="kernel 3 is larger than the padded input 2"):
+        propagate(network._replace(input=(3, first - 1)))
+    assert not dimension.within(*RULES)
+    conditions = len(dimension.layers["size"])
+    assert conditions >= 400
+    assert len(calls) <= 64 * conditions  # bisection: was 65,536 values per condition
+    assert time.perf_counter() - started < 3  # coarse guard
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-3, 3), st.integers(1, 9)), min_size=1, max_size=4),
+    st.integers(-40, 40),
+    st.sampled_from([1, -1]),
+    st.sampled_from([">=", "<=", ">", "<"]),
+)
+def test_monotone_conditions_solve_as_thresholds_like_brute_force(chain, constant, sign, relation):
+    x = symbol("L")
+    for offset, stride in chain:  # a conv/pool chain: floor((x + offset)/stride), every term rising
+        x = (x + offset) // stride
+    f = sign * x + constant
+    holds = {">=": int.__ge__, "<=": int.__le__, ">": int.__gt__, "<": int.__lt__}[relation]
+    truth = [holds(evaluate(f, {"L": size}), 0) for size in range(1, 400)]
+    condition = Condition.of(f, relation, 0)
+    if not isinstance(condition, Condition):  # decided from the value at 1 and the direction, whatever the period
+        assert truth == [condition] * len(truth), (str(f), relation)
+        return
+    assert decide(*condition.normal()) is None
+    sizes = solve(Recorded(condition, "m", "size", "l", None), "L", Budget())
+    assert sizes.modulus == 1  # one threshold, whatever the period
+    assert [size in sizes for size in range(1, 400)] == truth, (str(f), relation)
+
+
+def test_a_condition_past_the_work_limit_is_undecided_not_waited_for():
+    L = symbol("L")
+    periodic = Condition.of(L // 32768 - 2 * (L // 65536), "==", 0)  # bit 15 clear: period 65,536
+    item = Recorded(periodic, "m", "exact", "pool16", None)
+    with pytest.raises(Unsolved, match="period of 65,536 sizes is past the work limit"):
+        solve(item, "L", Budget(1000))
+    assert solve(item, "L", Budget()).modulus == 65536  # within the limit it is solved exactly
+
+
+def test_the_same_condition_again_is_not_solved_again(monkeypatch):
+    L = symbol("L")
+    periodic = Condition.of(L // 16384 - 2 * (L // 32768), "==", 0)
+    items = [Recorded(periodic, "m", "merge", f"add{i}", None) for i in range(1000)]
+    solved = []
+    real = solve_module.solve
+    monkeypatch.setattr(solve_module, "solve", lambda *a: solved.append(1) or real(*a))
+    dimension = solve_module._dimension("L", items)
+    assert len(solved) == 1
+    assert dimension.layers["merge"] == items[:1] and not dimension.within(*RULES)
+
+
+def test_sizes_reports_what_is_undecided_at_the_bound():
+    text = _layers(
+        "repeat: {times: 16, layers: [{maxpool: {kernel: 2, stride: 2}}]}",  # exact rules of periods 2 .. 65,536
+        "repeat: {times: 10, layers: [{conv: {out: 3, kernel: 3}}]}",
+    )
+    network, (dimension,) = analyse(parse_network(text, "net.yaml"))
+    assert describe(dimension.valid, "L") == "L >= 1376256" and not dimension.within(*VALID)  # required: decided
+    assert dimension.within("exact") and [item.layer for item, _ in dimension.undecided["exact"]] == ["repeat1.15"]
+    lines = sizes_text(network, [dimension]).splitlines()
+    assert lines[4] == "  no pixels dropped    within L = 32768k         (repeat1.0, repeat1.1, repeat1.2 and 12 more)"
+    assert lines[6] == "  valid and exact      within L = 32768k, L >= 1376256"
+    assert lines[7].startswith("  undecided            1 condition, the first: repeat1.15: ")
+    assert lines[7].endswith("is past the work limit of 262,144 steps")
