@@ -3,6 +3,7 @@ that once ran for minutes or hours (issue 10, "Hangs"); a wall-time check, where
 
 from __future__ import annotations
 
+import os
 import time
 from math import gcd
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from cnncalc.ci.check import expand_targets
 from cnncalc.cli import app
 from cnncalc.errors import CnnCalcError
 from cnncalc.load import parse_network
@@ -164,3 +166,59 @@ def test_sizes_reports_what_is_undecided_at_the_bound():
     assert lines[6] == "  valid and exact      within L = 32768k, L >= 1376256"
     assert lines[7].startswith("  undecided            1 condition, the first: repeat1.15: ")
     assert lines[7].endswith("is past the work limit of 262,144 steps")
+
+
+# -- check: folders and patterns enter each real folder once, and give each real file once ----------------------
+NET = "input: [3, 8, 8]\nlayers:\n  - conv: {out: 2, kernel: 3}\n"
+
+
+@pytest.fixture
+def linked_tree(tmp_path, monkeypatch):
+    """d/a.yaml, d/sub/b.yml, d/.hid/c.yaml, and three links: d/self -> ., d/sub/up -> .., d/again -> sub."""
+    d = tmp_path / "d"
+    for name in ("a.yaml", "sub/b.yml", ".hid/c.yaml"):
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).write_text(NET)
+    (d / "self").symlink_to(".")
+    (d / "sub" / "up").symlink_to("..")
+    (d / "again").symlink_to("sub")
+    monkeypatch.chdir(tmp_path)
+    return d
+
+
+@pytest.mark.parametrize(
+    "targets, files",
+    [
+        (["d/**/*.yaml"], ["d/a.yaml"]),  # 41 times with one link, never finished with three
+        (["d/**/*.y*ml"], ["d/a.yaml", "d/sub/b.yml"]),  # by the real folder's path, not the link's
+        (["d"], ["d/a.yaml", "d/sub/b.yml"]),
+        (["d/**"], ["d/a.yaml", "d/sub/b.yml"]),
+        (["**/b.yml", "d/sub/b.yml", "d"], ["d/sub/b.yml", "d/a.yaml"]),  # each real file once over all targets
+        (["d/again/b.yml", "**/b.yml"], ["d/again/b.yml"]),  # a file given by name is kept as given
+        (["d/a.yaml", "d/**/*.yaml"], ["d/a.yaml"]),
+        (["d/.hid/*.yaml", "d/**/.hid/*.yaml"], ["d/.hid/c.yaml"]),  # hidden only when named
+    ],
+)
+def test_check_visits_each_real_folder_and_file_once(linked_tree, monkeypatch, targets, files):
+    walks = []  # per walk, the folders it entered
+
+    def walk(*args, **kwargs):
+        walks.append([])
+        for step in real_walk(*args, **kwargs):
+            walks[-1].append(os.path.realpath(step[0]))
+            yield step
+
+    real_walk = os.walk
+    monkeypatch.setattr(os, "walk", walk)
+    expanded = expand_targets(targets)
+    assert [name for name, problem in expanded if problem is None] == files
+    for entered in walks:  # each real folder once: at most the tmp folder, d, d/sub and d/.hid
+        assert len(entered) == len(set(entered)) <= 4
+
+
+def test_check_of_a_linked_tree_answers(linked_tree):
+    started = time.perf_counter()
+    result = run("check", "d/**/*.yaml", "d")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "checked 2 files: all passed"
+    assert time.perf_counter() - started < 2  # coarse guard
