@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 import time
 from math import gcd
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from cnncalc.backend import view
 from cnncalc.ci.check import expand_targets
 from cnncalc.cli import app
 from cnncalc.errors import CnnCalcError
@@ -222,3 +224,48 @@ def test_check_of_a_linked_tree_answers(linked_tree):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == "checked 2 files: all passed"
     assert time.perf_counter() - started < 2  # coarse guard
+
+
+# -- run: the table is the static tables' aligned text, linear in the layers ------------------------------------
+def _run_result(count: int, differs: int | None = None):
+    layers = [
+        SimpleNamespace(
+            path=f"blocks.{i}",
+            kind="relu",
+            computed=(1, 2, 4, 4),
+            executed=(1, 2, 4, 5 if i == differs else 4),
+            match=i != differs,
+            seconds=i * 1e-6,
+        )
+        for i in range(count)
+    ]
+    return SimpleNamespace(name="net", input=(1, 2, 4, 4), dtype="float32", weights="random, seed 0", layers=layers)
+
+
+def test_run_table_layout():
+    assert view.run_table(_run_result(2)).splitlines() == [
+        "net  input 1x2x4x4  (float32, random, seed 0)",
+        "Layer     Kind  Computed  Executed        ms",
+        "blocks.0  relu   1x2x4x4   1x2x4x4  ok  0.00",
+        "blocks.1  relu   1x2x4x4   1x2x4x4  ok  0.00",
+    ]
+    assert view.run_table(_run_result(3, differs=1)).splitlines()[1:] == [
+        "Layer     Kind  Computed  Executed             ms",
+        "blocks.0  relu   1x2x4x4   1x2x4x4    ok     0.00",  # the mark centred, as the rich table had it
+        "blocks.1  relu   1x2x4x4   1x2x4x5  DIFFERS  0.00",
+        "blocks.2  relu   1x2x4x4   1x2x4x4    ok     0.00",
+    ]
+    colored = view.run_table(_run_result(3, differs=1), color=True).splitlines()
+    assert colored[1].startswith("\x1b[1mLayer") and "\x1b[32mok\x1b[0m" in colored[2]
+    assert "\x1b[1m\x1b[31mDIFFERS\x1b[0m" in colored[3]
+
+
+def test_run_table_of_many_layers_is_plain_text(monkeypatch):
+    import rich.table
+
+    monkeypatch.setattr(rich.table.Table, "__init__", lambda *a, **k: pytest.fail("a rich Table was built"))
+    result = _run_result(20_000)
+    started = time.perf_counter()
+    lines = view.run_table(result).splitlines()
+    assert len(lines) == 2 + 20_000 and lines[-1] == "blocks.19999  relu   1x2x4x4   1x2x4x4  ok  20.00"
+    assert time.perf_counter() - started < 2  # coarse guard: rich took 42 s for 100,000 rows
