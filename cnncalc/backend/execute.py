@@ -131,6 +131,15 @@ def _one_temporary_workspace(layer: LayerResult, input_shape: tuple, input_eleme
     return input_elements
 
 
+def _blocks_workspace(blocks: int) -> Workspace:
+    """``blocks`` work arrays of one block of a block-wise kernel (kernels.BLOCK elements, or the input if smaller)."""
+
+    def rule(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+        return blocks * min(K.BLOCK, input_elements)
+
+    return rule
+
+
 def _pad_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
     """NumPy's pad copies each border strip through a temporary: at most the border, the output less the input."""
     return prod(layer.output) - input_elements
@@ -190,6 +199,8 @@ WORKSPACE: dict[str, Workspace] = {
     "mish": _one_temporary_workspace,
     "layernorm": _one_temporary_workspace,
     "pad": _pad_workspace,
+    "gelu": _blocks_workspace(K.GELU_TEMPORARY_BLOCKS),
+    "silu": _blocks_workspace(1),
 }
 
 
@@ -263,6 +274,16 @@ def _elu_inplace(a, xs, w):
     return x
 
 
+def _block_wise_inplace(kernel: Callable) -> Kernel:
+    """A block-wise kernel (kernels._blocks) written into its input when that is C-contiguous."""
+
+    def run(a, xs, w):
+        x = xs[0]
+        return kernel(x, out=x) if x.flags.c_contiguous else kernel(x)
+
+    return run
+
+
 def _scale_inplace(a, xs, w):
     x, factors = xs[0], w[SELF]
     if factors.shape != (x.shape[1],) + (1,) * (x.ndim - 2):
@@ -285,6 +306,8 @@ IN_PLACE: dict[str, Kernel] = {
     "prelu": _prelu_inplace,
     "elu": _elu_inplace,
     "scale": _scale_inplace,
+    "gelu": _block_wise_inplace(K.gelu),
+    "silu": _block_wise_inplace(K.silu),
     "stochasticdepth": lambda a, xs, w: xs[0],
 }
 

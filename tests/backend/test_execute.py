@@ -189,13 +189,25 @@ def test_memory_estimate_bounds_the_measured_peak():
 
 ACTIVATIONS = "name: t\ninput: [16, 48, 48]\nlayers:\n" + "".join(
     f"  - {layer}\n"
-    for layer in ("relu6", "hardsigmoid", "hardswish", "elu", "mish", "prelu: 16", "scale", "stochasticdepth: 0.1")
+    for layer in (
+        "relu6",
+        "hardsigmoid",
+        "hardswish",
+        "elu",
+        "mish",
+        "prelu: 16",
+        "scale",
+        "stochasticdepth: 0.1",
+        "gelu",
+        "silu",
+    )
 )
 
 
 @pytest.mark.parametrize("in_place", [True, False])
 def test_memory_estimate_bounds_the_temporaries_of_the_activations(monkeypatch, in_place):
-    """prelu, elu and mish hold a max(x, 0) temporary beside their output (WORKSPACE); the others none."""
+    """prelu, elu and mish hold a max(x, 0) temporary beside their output, gelu and silu a few blocks of work
+    arrays (WORKSPACE); the others none."""
     import tracemalloc
 
     if not in_place:

@@ -315,6 +315,55 @@ def test_erfc_handles_infinities_nan_and_float32():
     np.testing.assert_allclose(result, [math.erfc(p) for p in points.astype(float)], atol=3e-7)
 
 
+def exact_gelu(points):
+    """x * Phi(x) = x * erfc(-x / sqrt(2)) / 2, one scalar at a time with the math module."""
+    return np.array([0.5 * p * math.erfc(-p / math.sqrt(2)) for p in np.asarray(points, dtype=float)])
+
+
+def test_float32_gelu_keeps_relative_accuracy_into_the_tails():
+    """The float32 path (NR's erfcc in float32 work arrays) against math.erfc: 5e-6 relative for |x| up to 6, 3e-5
+    further out while the value is a normal float32 (float32's rounding of x*x inside the exp grows with x*x)."""
+    points = np.concatenate([np.linspace(-14, 14, 28001), np.geomspace(1e-30, 14, 2001)]).astype(np.float32)
+    points = np.concatenate([points, -points])
+    result = kernels.gelu(points)
+    assert result.dtype == np.float32
+    expected = exact_gelu(points)
+    normal = np.abs(expected) > np.finfo(np.float32).tiny
+    near = np.abs(points) <= 6
+    np.testing.assert_allclose(result[near], expected[near], rtol=5e-6)
+    np.testing.assert_allclose(result[normal], expected[normal], rtol=3e-5)
+    assert np.abs(result[~normal]).max() < 1e-35
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_and_silu_handle_infinities_and_nan(dtype):
+    """No overflow is raised; +inf stays, nan stays nan."""
+    x = np.array([-1e30, -200.0, 0.0, 200.0, 1e30, np.inf, np.nan], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        silu = kernels.silu(x)
+        gelu = kernels.gelu(x)
+    finite = np.array([0.0, 0.0, 0.0, 200.0, 1e30, np.inf], dtype)
+    np.testing.assert_allclose(silu[:-1], finite, rtol=1e-15, atol=1e-80)  # silu(-200) is -2.8e-85 in float64
+    np.testing.assert_allclose(gelu[:-1], finite, rtol=1e-15, atol=1e-80)
+    assert np.isnan(silu[-1]) and np.isnan(gelu[-1])
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_block_wise_kernels_in_place_over_several_blocks_equal_the_new_array(name, dtype):
+    """Three blocks and a remainder, written into a new array and into the input itself: the same values, and the
+    same as one element at a time (the blocks cut nothing)."""
+    kernel = getattr(kernels, name)
+    x = (3 * random(0, 2, 3, kernels.BLOCK // 2 + 7)).astype(dtype)
+    expected = kernel(x)
+    assert expected.dtype == dtype
+    single = np.concatenate([kernel(x.reshape(-1)[i : i + 1]) for i in range(0, x.size, 4099)])
+    np.testing.assert_array_equal(single, expected.reshape(-1)[::4099])
+    in_place = x.copy()
+    assert kernel(in_place, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+
+
 # --- activations and small kernels (no torch needed) --------------------------------------------------
 
 
