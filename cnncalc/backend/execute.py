@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from math import floor, prod
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -201,6 +202,7 @@ WORKSPACE: dict[str, Workspace] = {
     "pad": _pad_workspace,
     "gelu": _blocks_workspace(K.GELU_TEMPORARY_BLOCKS),
     "silu": _blocks_workspace(1),
+    "batchnorm": _blocks_workspace(1),  # the work array of an activation fused into it (FUSED)
 }
 
 
@@ -209,18 +211,21 @@ def _relu_inplace(a, xs, w):
 
 
 def _batch_norm_inplace(a, xs, w):
-    """The kernel's folded scale and shift, applied in place (same operations, same rounding)."""
-    x = xs[0]
-    shape = (-1,) + (1,) * (x.ndim - 2)
-    scale = 1 / np.sqrt(w["running_var"].astype(x.dtype) + a.eps)
-    if w.get("weight") is not None:
-        scale = scale * w["weight"].astype(x.dtype)
-    shift = -w["running_mean"].astype(x.dtype) * scale
-    if w.get("bias") is not None:
-        shift = shift + w["bias"].astype(x.dtype)
-    x *= scale.reshape(shape)
-    x += shift.reshape(shape)
-    return x
+    """The kernel written into its input when that is C-contiguous (the same operations, the same rounding)."""
+    return _batch_norm_then(None)(a, xs, w, in_place=True)
+
+
+def _batch_norm_then(activation: Callable | None) -> Callable:
+    """Batch norm followed by ``activation`` (a kernels.*_block function) in one block-wise pass, into the input
+    when ``in_place`` and it is C-contiguous."""
+
+    def run(a, xs, w, in_place=False):
+        x = xs[0]
+        out = x if in_place and x.flags.c_contiguous else None
+        weights = (w.get("weight"), w.get("bias"), w["running_mean"], w["running_var"])
+        return K.batch_norm(x, *weights, a.eps, activation=activation, out=out)
+
+    return run
 
 
 def _join_in_place(kernel: Callable, ufunc) -> Kernel:
@@ -312,6 +317,39 @@ IN_PLACE: dict[str, Kernel] = {
 }
 
 
+#: (a layer's kind, an element-wise activation's kind): when the activation alone reads that layer's output, the
+#: pair runs as one kernel at the first layer (block by block, the activation applied while the block is in the
+#: cache, into the input when it is free) and the activation's layer passes its input on as its output.
+FUSED: dict[tuple[str, str], Callable] = {
+    ("batchnorm", "relu"): _batch_norm_then(K.relu_block),
+    ("batchnorm", "relu6"): _batch_norm_then(K.relu6_block),
+    ("batchnorm", "silu"): _batch_norm_then(K.silu_block),
+}
+
+
+def _pass_on(a, xs, w):
+    """The activation of a fused pair: its input already holds its output."""
+    return xs[0]
+
+
+def fused_pairs(nodes: list[Node], kept: set[int]) -> dict[int, int]:
+    """first layer -> the activation fused into it (FUSED): the activation reads only that layer, no other layer
+    reads it, and it is not one of the network's outputs."""
+    readers: dict[int, int] = {}
+    for node in nodes:
+        for producer in node.inputs:
+            readers[producer] = readers.get(producer, 0) + 1
+    return {
+        node.inputs[0]: index
+        for index, node in enumerate(nodes)
+        if len(node.inputs) == 1
+        and node.inputs[0] != INPUT
+        and (nodes[node.inputs[0]].kind, node.kind) in FUSED
+        and readers[node.inputs[0]] == 1
+        and node.inputs[0] not in kept
+    }
+
+
 @dataclass(frozen=True)
 class Step:
     """One executed layer: its index, the array it produced (valid until the next step) and the kernel time."""
@@ -344,10 +382,13 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
     """Run the network on ``x`` (batch first), yielding each layer's output as it is computed.
 
     ``weights`` maps ``<path>.<name>`` to arrays already in ``x``'s dtype. A consumer that stops iterating
-    stops the run. A kernel that rejects its input raises CnnCalcError naming the layer.
+    stops the run. A kernel that rejects its input raises CnnCalcError naming the layer. A layer with an
+    activation fused into it (FUSED) yields the activated array, and the activation yields that same array.
     """
     last = last_uses([node.inputs for node in network.nodes])
     kept = {out.index for out in outputs_of(network)}  # the network's outputs outlive their readers
+    fused = fused_pairs(network.nodes, kept)
+    passed_on = set(fused.values())
     arrays: dict[int, np.ndarray] = {INPUT: x}
     del x  # so that the input is freed after its last reader, like any activation
     by_layer: dict[str, dict] = {}
@@ -369,7 +410,13 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
             and xs[0].flags.writeable
             and not any(other is xs[0] for key, other in arrays.items() if key != first)
         )
-        kernel = IN_PLACE[node.kind] if reusable and node.kind in IN_PLACE else KERNELS[node.kind]
+        if index in fused:
+            pair = FUSED[node.kind, network.nodes[fused[index]].kind]
+            kernel = partial(pair, in_place=reusable)
+        elif index in passed_on:
+            kernel = _pass_on
+        else:
+            kernel = IN_PLACE[node.kind] if reusable and node.kind in IN_PLACE else KERNELS[node.kind]
         start = time.perf_counter()
         try:
             with np.errstate(all="ignore"):  # random weights may overflow; the shapes are still checked

@@ -294,16 +294,30 @@ def flatten(x):
     return x.reshape(x.shape[0], -1).copy()
 
 
-def batch_norm(x, weight, bias, running_mean, running_var, eps=1e-5):
-    """Inference batch norm over dim 1, folded into one scale and shift; weight and bias may be None."""
-    shape = (-1,) + (1,) * (x.ndim - _FIRST_SPATIAL)
+def batch_norm(x, weight, bias, running_mean, running_var, eps=1e-5, activation=None, out=None):
+    """Inference batch norm over dim 1, folded into one scale and shift; weight and bias may be None.
+
+    Runs block by block (``_channel_blocks``): x * scale + shift, then ``activation`` (one of the ``*_block``
+    functions below, or None) on the block while it is in the cache. ``out`` may be x itself (C-contiguous)."""
     scale = 1 / np.sqrt(running_var.astype(x.dtype) + eps)
     if weight is not None:
         scale = scale * weight.astype(x.dtype)
     shift = -running_mean.astype(x.dtype) * scale
     if bias is not None:
         shift = shift + bias.astype(x.dtype)
-    return x * scale.reshape(shape) + shift.reshape(shape)
+    samples, channels = x.shape[:_FIRST_SPATIAL]
+    if scale.shape != (channels,) or shift.shape != (channels,):
+        raise ValueError(f"batch_norm parameters of shape {scale.shape} do not fit {channels} channels")
+    if out is None:
+        out = np.empty_like(x, order="C")
+    work = np.empty(min(BLOCK, x.size) if activation is not None else 0, x.dtype)
+    scale, shift = np.tile(scale, samples)[:, None], np.tile(shift, samples)[:, None]
+    for source, target, rows in _channel_blocks(x, out):
+        np.multiply(source, scale[rows], out=target)
+        target += shift[rows]
+        if activation is not None:
+            activation(target, work[: target.size].reshape(target.shape))
+    return out
 
 
 def lrn(x, size, alpha, beta, k):
@@ -347,6 +361,47 @@ def _block_buffers(x, out, count):
     return out, tuple(np.empty(size, x.dtype) for _ in range(count))
 
 
+def _channel_blocks(x, out):
+    """(input block, output block, row slice) over x and out seen as (samples * channels, positions): whole rows
+    of one channel, about BLOCK elements at a time (a row longer than BLOCK is cut into pieces)."""
+    rows = x.shape[0] * x.shape[1]
+    source, target = x.reshape(rows, -1), out.reshape(rows, -1)
+    if not np.shares_memory(target, out):
+        raise ValueError("the output of a block-wise kernel must be C-contiguous")
+    positions = source.shape[1]
+    step = max(1, BLOCK // max(positions, 1))
+    width = min(positions, BLOCK) or 1
+    for row in range(0, rows, step):
+        block = slice(row, min(row + step, rows))
+        for column in range(0, positions, width):
+            columns = slice(column, column + width)
+            yield source[block, columns], target[block, columns], block
+
+
+def relu_block(block, work):
+    """max(x, 0) in place (np.clip is twice as fast as np.maximum and keeps nan too)."""
+    np.clip(block, 0.0, np.inf, out=block)
+
+
+def relu6_block(block, work):
+    """min(max(x, 0), 6) in place."""
+    np.clip(block, 0.0, 6.0, out=block)
+
+
+def silu_block(block, work):
+    """x / (1 + exp(-x)) in place, with a work array of the block's shape."""
+    _silu_into(block, block, work)
+
+
+def _silu_into(source, target, work):
+    """target = source / (1 + exp(-source)); exp overflows to inf for very negative x, giving -0."""
+    np.negative(source, out=work)
+    with np.errstate(over="ignore"):
+        np.exp(work, out=work)
+    work += 1
+    np.divide(source, work, out=target)
+
+
 def _blocks(x, out, buffers):
     """(input block, output block, work arrays cut to the block) over the flattened x and out, in order; out may
     be x itself, since each block is read before its output is written."""
@@ -359,8 +414,8 @@ def _blocks(x, out, buffers):
 
 
 def relu(x):
-    """max(x, 0)."""
-    return np.maximum(x, 0)
+    """max(x, 0) (np.clip: twice as fast as np.maximum, nan kept as well)."""
+    return np.clip(x, 0.0, np.inf)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -423,13 +478,9 @@ def silu(x, out=None):
 
     For x below about -88 (float32) or -709 (float64) exp(-x) overflows to inf and the result is -0, where the
     exact value is smaller in magnitude than the dtype's smallest normal number times |x|."""
-    out, (denominator,) = _block_buffers(x, out, 1)
-    with np.errstate(over="ignore"):
-        for source, target, (work,) in _blocks(x, out, (denominator,)):
-            np.negative(source, out=work)
-            np.exp(work, out=work)
-            work += 1
-            np.divide(source, work, out=target)
+    out, buffers = _block_buffers(x, out, 1)
+    for source, target, (work,) in _blocks(x, out, buffers):
+        _silu_into(source, target, work)
     return out
 
 
@@ -473,20 +524,19 @@ def gelu(x, out=None):
         np.multiply(source, math.sqrt(0.5), out=scaled)
         np.clip(scaled, -11.0, 11.0, out=scaled)  # exp(-121) is 0 in float32 (inf * 0 would be nan)
         np.abs(scaled, out=scaled)  # y = |x| / sqrt(2)
-        np.multiply(scaled, 0.5, out=t)
-        t += 1
-        np.reciprocal(t, out=t)  # t = 1 / (1 + y / 2)
+        np.add(scaled, 2.0, out=t)
+        np.divide(2.0, t, out=t)  # t = 1 / (1 + y / 2)
         np.multiply(t, _ERFCC[-1], out=poly)
         for coefficient in _ERFCC[-2:0:-1]:
             poly += coefficient
             poly *= t
         poly += _ERFCC[0] - 0.5 * math.log(2)  # folds |x| * erfc(y) / 2 = y * erfc(y) / sqrt(2) into the exp
-        np.multiply(scaled, scaled, out=square)
+        np.square(scaled, out=square)
         poly -= square
         np.exp(poly, out=poly)
         poly *= t
         poly *= scaled  # |x| * Phi(-|x|)
-        np.maximum(source, 0, out=target)
+        np.clip(source, 0.0, np.inf, out=target)  # max(x, 0), nan kept; twice as fast as np.maximum
         target -= poly
     return out
 

@@ -187,6 +187,56 @@ def test_memory_estimate_bounds_the_measured_peak():
     assert 0.8 * arrays <= measured <= 1.03 * arrays
 
 
+FUSIBLE = """name: t
+input: [4, 12, 12]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1}
+  - batchnorm
+  - relu
+  - conv: {out: 8, kernel: 1, name: c2}
+  - batchnorm: {name: shared}
+  - relu6: {name: r6}
+  - add: [shared, r6]
+  - batchnorm
+  - silu
+  - batchnorm
+  - relu
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_batch_norm_and_activation_equal_the_separate_kernels(monkeypatch, dtype):
+    """conv -> bn -> relu, bn -> silu and the last bn -> relu (the output) fuse; a batch norm read by two layers
+    does not, nor one that is itself an output. The output equals that of the run without fusion exactly, every
+    layer's shape is checked, and the activation of a fused pair yields the batch norm's own array."""
+    network = parse_network(FUSIBLE, "t.yaml")
+    report = propagate(network, 2)
+    kept = {len(network.nodes) - 1}
+    pairs = execute.fused_pairs(network.nodes, kept)
+    assert pairs == {1: 2, 7: 8, 9: 10}
+    assert execute.fused_pairs(network.nodes, kept | {1}) == {7: 8, 9: 10}
+    arrays = weights.initialise(report, 0, dtype)
+    x = crosscheck.make_input(report, 0, dtype)
+    fused = {step.index: step.output.copy() for step in execute.forward(network, arrays, x.copy())}
+    same = [step.output is previous for previous, step in _pairs(execute.forward(network, arrays, x.copy()))]
+    assert same[2] and same[8] and same[10] and not same[5]
+    monkeypatch.setattr(execute, "FUSED", {})
+    assert execute.fused_pairs(network.nodes, kept) == {}
+    separate = {step.index: step.output.copy() for step in execute.forward(network, arrays, x.copy())}
+    np.testing.assert_array_equal(fused[len(network.nodes) - 1], separate[len(network.nodes) - 1])
+    for index in (2, 5, 8):  # the activations yield what the separate kernels computed
+        np.testing.assert_array_equal(fused[index], separate[index])
+    assert crosscheck.run(network, report, dtype=dtype).mismatch is None
+
+
+def _pairs(steps):
+    """(the previous step's output, the step) for each step, the first paired with None."""
+    previous = None
+    for step in steps:
+        yield previous, step
+        previous = step.output
+
+
 ACTIVATIONS = "name: t\ninput: [16, 48, 48]\nlayers:\n" + "".join(
     f"  - {layer}\n"
     for layer in (
@@ -200,6 +250,10 @@ ACTIVATIONS = "name: t\ninput: [16, 48, 48]\nlayers:\n" + "".join(
         "stochasticdepth: 0.1",
         "gelu",
         "silu",
+        "batchnorm",
+        "silu",
+        "batchnorm",
+        "relu",
     )
 )
 

@@ -445,6 +445,32 @@ def test_batch_norm_without_affine_parameters_standardises():
     assert_close(kernels.batch_norm(x, None, None, mean, var, eps=1e-3), expected)
 
 
+@pytest.mark.parametrize(
+    "activation, alone",
+    [(kernels.relu_block, kernels.relu), (kernels.relu6_block, kernels.relu6), (kernels.silu_block, kernels.silu)],
+    ids=["relu", "relu6", "silu"],
+)
+@pytest.mark.parametrize("shape", [(2, 3), (2, 5, 7), (3, 4, 9, 11), (1, 2, 3, 4, 5), (1, 2, 300, 300)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_with_an_activation_equals_the_two_kernels(activation, alone, shape, dtype):
+    """The fused pass (blocks of whole channel rows, a row longer than a block cut into pieces) gives exactly the
+    batch norm kernel followed by the activation's, into a new array and into its input."""
+    x = (3 * random(0, *shape)).astype(dtype)
+    channels = shape[1]
+    weight, bias, mean = random(1, channels), random(2, channels), random(3, channels)
+    var = np.exp(random(4, channels))
+    expected = alone(kernels.batch_norm(x, weight, bias, mean, var, 1e-3))
+    np.testing.assert_array_equal(kernels.batch_norm(x, weight, bias, mean, var, 1e-3, activation), expected)
+    in_place = x.copy()
+    assert kernels.batch_norm(in_place, weight, bias, mean, var, 1e-3, activation, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+
+
+def test_batch_norm_rejects_parameters_of_another_channel_count():
+    with pytest.raises(ValueError, match=r"batch_norm parameters of shape \(3,\) do not fit 4 channels"):
+        kernels.batch_norm(random(0, 2, 4, 5), None, None, random(1, 3), np.ones(3))
+
+
 # --- dtype and purity for every kernel -----------------------------------------------------------------
 
 WEIGHT_3X3, WEIGHT_1X1, WEIGHT_DEPTHWISE = random(1, 6, 4, 3, 3), random(2, 6, 4, 1, 1), random(3, 8, 1, 3, 3)
