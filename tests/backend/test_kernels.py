@@ -452,14 +452,18 @@ def test_batch_norm_without_affine_parameters_standardises():
 )
 @pytest.mark.parametrize("shape", [(2, 3), (2, 5, 7), (3, 4, 9, 11), (1, 2, 3, 4, 5), (1, 2, 300, 300)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_norm_with_an_activation_equals_the_two_kernels(activation, alone, shape, dtype):
-    """The fused pass (blocks of whole channel rows, a row longer than a block cut into pieces) gives exactly the
-    batch norm kernel followed by the activation's, into a new array and into its input."""
+@pytest.mark.parametrize("blocked", [False, True])
+def test_batch_norm_with_an_activation_equals_the_two_kernels(monkeypatch, activation, alone, shape, dtype, blocked):
+    """The fused pass, whole or block by block (blocks of whole channel rows, a row longer than a block cut into
+    pieces), gives exactly the batch norm kernel followed by the activation's, into a new array and into its
+    input."""
     x = (3 * random(0, *shape)).astype(dtype)
     channels = shape[1]
     weight, bias, mean = random(1, channels), random(2, channels), random(3, channels)
     var = np.exp(random(4, channels))
-    expected = alone(kernels.batch_norm(x, weight, bias, mean, var, 1e-3))
+    expected = alone(kernels.batch_norm(x, weight, bias, mean, var, 1e-3))  # whole: below BLOCKED_BATCH_NORM
+    if blocked:
+        monkeypatch.setattr(kernels, "BLOCKED_BATCH_NORM", 0)
     np.testing.assert_array_equal(kernels.batch_norm(x, weight, bias, mean, var, 1e-3, activation), expected)
     in_place = x.copy()
     assert kernels.batch_norm(in_place, weight, bias, mean, var, 1e-3, activation, out=in_place) is in_place
