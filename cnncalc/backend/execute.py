@@ -299,8 +299,9 @@ def _scale_inplace(a, xs, w):
 
 #: Variants that overwrite their first input, used when no later layer reads it: this is what keeps a
 #: ResNet's batch-norm, ReLU and residual adds from allocating (PyTorch's inplace=True does the same).
-#: The identities at inference (stochastic depth) pass their input on as their output. Hardswish and mish are
-#: left out: they need a temporary as large as the input either way, so in place they would save nothing.
+#: The identities at inference (stochastic depth) pass their input on as their output, and a permute its input's
+#: memory as a transposed view. Hardswish and mish are left out: they need a temporary as large as the input
+#: either way, so in place they would save nothing.
 IN_PLACE: dict[str, Kernel] = {
     "relu": _relu_inplace,
     "batchnorm": _batch_norm_inplace,
@@ -311,6 +312,7 @@ IN_PLACE: dict[str, Kernel] = {
     "prelu": _prelu_inplace,
     "elu": _elu_inplace,
     "scale": _scale_inplace,
+    "permute": lambda a, xs, w: K.permuted_view(xs[0], a.dims),
     "gelu": _block_wise_inplace(K.gelu),
     "silu": _block_wise_inplace(K.silu),
     "stochasticdepth": lambda a, xs, w: xs[0],

@@ -765,7 +765,14 @@ def layer_norm(x, weight, bias, dim=1, eps=1e-5):
 
 def permute(x, dims):
     """The per-sample axes reordered (batch stays first): a new C-ordered array, never a view."""
-    return np.transpose(x, (0, *(d + 1 for d in dims))).copy()
+    return permuted_view(x, dims).copy()
+
+
+def permuted_view(x, dims):
+    """The same reordering as a view of x, for an x no other layer reads (the following kernels take strided
+    arrays: ConvNeXt's channels-last layer norm and per-position linear then run on the channels-first memory, the
+    linear as one matrix product with a transposed operand for a batch of 1)."""
+    return np.transpose(x, (0, *(d + 1 for d in dims)))
 
 
 def channel_shuffle(x, groups):

@@ -127,6 +127,10 @@ def test_last_uses_follow_the_node_inputs():
 def test_in_place_kernels_give_the_same_output(monkeypatch, name, size):
     network = load(name, size)
     report = propagate(network, 2)
+    # A permute's view changes the memory layout later kernels read, hence the order of their sums: it is tested
+    # on its own (test_permutes_as_views_give_the_copies_results) and left out here, so that the other in-place
+    # kernels must agree to the last bit.
+    monkeypatch.delitem(execute.IN_PLACE, "permute")
     in_place = crosscheck.run(network, report).output
     monkeypatch.setattr(execute, "IN_PLACE", {})
     np.testing.assert_array_equal(crosscheck.run(network, report).output, in_place)
@@ -136,6 +140,7 @@ def test_in_place_joins_give_the_same_output(monkeypatch):
     """allkinds.yaml multiplies a map no later layer reads by a gate: mul runs in place there."""
     network = load(str(DATA / "allkinds.yaml"))
     report = propagate(network, 2)
+    monkeypatch.delitem(execute.IN_PLACE, "permute")  # see test_in_place_kernels_give_the_same_output
     in_place = crosscheck.run(network, report).output
     monkeypatch.setattr(execute, "IN_PLACE", {})
     np.testing.assert_array_equal(crosscheck.run(network, report).output, in_place)
@@ -235,6 +240,42 @@ def _pairs(steps):
     for step in steps:
         yield previous, step
         previous = step.output
+
+
+CHANNELS_LAST = """name: t
+input: [6, 5, 7]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1, groups: 2, name: dw}
+  - permute: [1, 2, 0]
+  - layernorm: {dim: -1, eps: 1.0e-6}
+  - linear: {out: 12, per_position: true}
+  - gelu
+  - linear: {out: 8, per_position: true}
+  - permute: [2, 0, 1]
+  - scale
+  - add: [dw, previous]
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_permutes_as_views_give_the_copies_results(monkeypatch, batch):
+    """ConvNeXt's block: a permute whose input no other layer reads passes a transposed view on (the first one
+    here, whose input the residual add also reads, copies); layer norm and the per-position linear layers take
+    the strided arrays, and every layer's values equal those of the run with copying permutes."""
+    network = parse_network(CHANNELS_LAST, "t.yaml")
+    report = propagate(network, batch)
+    arrays = weights.initialise(report, 0, "float64")
+    x = crosscheck.make_input(report, 0, "float64")
+    views = {
+        step.index: (step.output.copy(), step.output.flags.c_contiguous)
+        for step in execute.forward(network, arrays, x.copy())
+    }
+    assert views[1][1] and not views[6][1]  # the first permute copies, the second is a view
+    monkeypatch.setitem(execute.IN_PLACE, "permute", execute.KERNELS["permute"])
+    copies = {step.index: step.output.copy() for step in execute.forward(network, arrays, x.copy())}
+    for index, (array, _) in views.items():
+        np.testing.assert_allclose(array, copies[index], rtol=1e-13, atol=1e-13)
+    assert crosscheck.run(network, report, dtype="float64").mismatch is None
 
 
 ACTIVATIONS = "name: t\ninput: [16, 48, 48]\nlayers:\n" + "".join(
