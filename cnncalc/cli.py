@@ -473,13 +473,17 @@ def list_networks() -> None:
     from .units import grouped
 
     families: dict[str, list[str]] = {}
-    for name in builtin_names():
-        families.setdefault(builtin_family(name), []).append(name)
     rows = [["Family", "Name", "Input", "Params", "MACs", "Description"]]
+    try:
+        for name in builtin_names():
+            families.setdefault(builtin_family(name), []).append(name)
+        networks = {name: load(name) for names in families.values() for name in names}
+        reports = {name: propagate(network) for name, network in networks.items()}
+    except CnnCalcError as error:
+        _fail(error)
     for family in sorted(families, key=lambda family: (family == "", family)):  # those of no family last
         for index, name in enumerate(families[family]):
-            network = load(name)
-            report = propagate(network)
+            network, report = networks[name], reports[name]
             rows.append(
                 [
                     "" if index else family or "other",
@@ -503,6 +507,9 @@ def main() -> None:
     except RecursionError:
         typer.echo("error: the description nests too deeply to process", err=True)
         sys.exit(1)
+    except CnnCalcError as error:  # every command catches its own; this keeps a forgotten one a clean line too
+        typer.echo(str(error), err=True)
+        sys.exit(2 if isinstance(error, UsageError) else 1)
     except Exception as error:  # a bug in cnncalc: say so in one line; the traceback only for who debugs it
         if os.environ.get("CNNCALC_DEBUG", "") not in ("", "0"):
             import traceback

@@ -234,15 +234,7 @@ class Expander:
         return shorthand
 
     def _condition(self, arguments: Mapping, names: dict) -> bool:
-        value = arguments["when"]
-        if isinstance(value, str):
-            try:
-                value = evaluate(value, names)
-            except ExpressionError as error:
-                raise CnnCalcError(f"when: {error}", arguments.location_of("when")) from None
-        if not isinstance(value, bool):
-            raise CnnCalcError(f"when must be true or false, received {value!r}", arguments.location_of("when"))
-        return value
+        return _flag(arguments, "when", names)
 
     def _name(self, kind: str, arguments: Mapping, scope: Scope, forced: str | None) -> str:
         if forced is not None:
@@ -373,17 +365,7 @@ class Expander:
     def _inline(self, arguments: Mapping, names: dict) -> bool:
         """Whether a branch set is ``inline: true`` (an expression or true/false, like ``when``)."""
         _check_keys(arguments, BRANCHES_KEYS, self.branch_join.name)
-        if "inline" not in arguments:
-            return False
-        value = arguments["inline"]
-        if isinstance(value, str):
-            try:
-                value = evaluate(value, names)
-            except ExpressionError as error:
-                raise CnnCalcError(f"inline: {error}", arguments.location_of("inline")) from None
-        if not isinstance(value, bool):
-            raise CnnCalcError(f"inline must be true or false, received {value!r}", arguments.location_of("inline"))
-        return value
+        return "inline" in arguments and _flag(arguments, "inline", names)
 
     def _branch_list(self, arguments: Mapping) -> tuple[list, bool]:
         """The branches as (name, layers, location), and whether they were given as a mapping."""
@@ -588,6 +570,19 @@ def _claim(scope: Scope, name: str, location: Location) -> None:
     if name in scope.used:
         raise CnnCalcError(f"duplicate layer name '{scope.child_path(name)}'", location)
     scope.used.add(name)
+
+
+def _flag(arguments: Mapping, key: str, names: dict) -> bool:
+    """A true/false argument (``when``, ``inline``): written as true or false, or an expression giving one."""
+    value = arguments[key]
+    if isinstance(value, str):
+        try:
+            value = evaluate(value, names)
+        except ExpressionError as error:
+            raise CnnCalcError(f"{key}: {error}", arguments.location_of(key)) from None
+    if not isinstance(value, bool):
+        raise CnnCalcError(f"{key} must be true or false, received {value!r}", arguments.location_of(key))
+    return value
 
 
 def _without(arguments: Mapping, key: str) -> Mapping:

@@ -262,3 +262,16 @@ def test_readme_lists_every_builtin_with_its_family_and_figures(cli):
             family, line = line.split(maxsplit=1)
         listed.append([family, *line.split()[:4]])
     assert documented == listed
+
+
+def test_list_reports_a_broken_builtin_in_one_located_line(cli, tmp_path, monkeypatch):
+    """A built-in ahead of its kinds (or any broken one) is an invalid-network error at its line, not exit 3."""
+    from cnncalc import load as load_module
+
+    (tmp_path / "good.yaml").write_text("description: fine\ninput: [3, 8, 8]\nlayers: [relu]\n")
+    (tmp_path / "bad.yaml").write_text("description: broken\ninput: [3, 8, 8]\nlayers:\n  - relux\n")
+    monkeypatch.setattr(load_module, "_builtin_folder", lambda: tmp_path)
+    result = cli("list")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "bad.yaml:4:5: error: unknown layer kind 'relux'" in result.stderr

@@ -61,13 +61,21 @@ def _conv(a, xs, w):
 
 
 def _conv_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
-    """The im2col columns (input channels x kernel elements for every output position; none for a 1x1 kernel)
-    and the padded input (counted as twice the input, padding can be wide on small maps)."""
+    """The im2col columns (input channels x kernel elements for every output position; none for a 1x1 kernel),
+    the padded input and, for a batch of small maps run as one matmul, the channels-first product.
+
+    The padded input is counted as twice the input, or as the input grown by kernel - 1 along each dim (at least
+    the output's size) when that is larger: a small map with padding kernel // 2 (a 7x7 map, a 7x7 kernel) pads
+    to 3.4x its size. A dilated kernel with padding wider than kernel - 1 is not bounded by this."""
     if not layer.weights:
         return 0
-    kernel = prod(layer.weights[0].shape[2:])
-    columns = prod(input_shape[:2]) * kernel * prod(layer.output[2:]) if kernel > 1 else 0
-    return columns + 2 * input_elements
+    kernel_shape = layer.weights[0].shape[2:]
+    kernel, positions = prod(kernel_shape), prod(layer.output[2:])
+    columns = prod(input_shape[:2]) * kernel * positions if kernel > 1 else 0
+    grown = zip(input_shape[2:], layer.output[2:], kernel_shape)
+    padded = prod(input_shape[:2]) * prod(max(size, out) + k - 1 for size, out, k in grown)
+    batched = prod(layer.output) if layer.output[0] > 1 and positions < K._BATCHED_POSITIONS else 0
+    return columns + max(2 * input_elements, padded) + batched
 
 
 def _conv_transpose(a, xs, w):

@@ -56,47 +56,46 @@ def _operand_list(operands: list[Operand]) -> str:
     return ", ".join(f"{op.path or 'input'} {format_shape(op.shape)}" for op in operands)
 
 
-BROADCAST_RULE = (
-    "one rank; per dimension the sizes are equal or one of them is 1 (it stretches); the output takes the larger"
-)
-
-
 class _Join(LayerKind):
     """Kinds that read two or more earlier outputs, listed under ``of`` (``- add: [previous, skip]``)."""
 
     operands = "of"
 
 
-@register
-class Add(_Join):
-    name = "add"
-    doc = "Element-wise sum of two or more earlier outputs (also the join of a residual); shapes broadcast as in NumPy."
-    joins = "residual"
-    shape_rule = BROADCAST_RULE
-    flops_rule = "(operands - 1) adds per output element"
+class _Broadcasting(_Join):
+    """Element-wise joins whose operand shapes broadcast as NumPy's do; one operation per operand after the first
+    at each output element."""
+
+    verb = ""  # how the error names the operation: "add", "multiply"
+    shape_rule = (
+        "one rank; per dimension the sizes are equal or one of them is 1 (it stretches); the output takes the larger"
+    )
 
     def output(self, a, x):
-        return _broadcast(x, lambda: f"cannot add tensors whose shapes do not broadcast: {_operand_list(x)}")
+        return _broadcast(x, lambda: f"cannot {self.verb} tensors whose shapes do not broadcast: {_operand_list(x)}")
 
     def flops(self, a, x, y):
         return (len(x) - 1) * prod(y)
 
 
 @register
-class Mul(_Join):
+class Add(_Broadcasting):
+    name = "add"
+    doc = "Element-wise sum of two or more earlier outputs (also the join of a residual); shapes broadcast as in NumPy."
+    joins = "residual"
+    verb = "add"
+    flops_rule = "(operands - 1) adds per output element"
+
+
+@register
+class Mul(_Broadcasting):
     name = "mul"
     doc = (
         "Element-wise product of two or more earlier outputs; shapes broadcast as in NumPy (a `C x 1 x 1` gate "
         "times `C x H x W`)."
     )
-    shape_rule = BROADCAST_RULE
+    verb = "multiply"
     flops_rule = "(operands - 1) multiplies per output element"
-
-    def output(self, a, x):
-        return _broadcast(x, lambda: f"cannot multiply tensors whose shapes do not broadcast: {_operand_list(x)}")
-
-    def flops(self, a, x, y):
-        return (len(x) - 1) * prod(y)
 
 
 @register

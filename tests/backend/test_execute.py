@@ -171,23 +171,29 @@ def test_memory_estimate_covers_weights_activations_and_im2col():
     assert memory.estimate(report, execute.WORKSPACE, "float64").arrays == 2 * peak.arrays
 
 
+def measured_peak(network, report) -> int:
+    """The peak of the arrays a run allocates, as tracemalloc sees NumPy's allocations (run after a first run, so
+    that lazy imports are not counted)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        crosscheck.run(network, report)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_memory_estimate_bounds_the_measured_peak():
     """tracemalloc sees NumPy's allocations: the estimate of the arrays is within a few percent of the real peak.
 
     The measured peak also holds small Python objects and NumPy temporaries the estimate does not model, so the
     check allows 3% above it (the overhead allowance of the full estimate covers that in a real run).
     """
-    import tracemalloc
-
     network = load("resnet18", (3, 96, 96))
     report = propagate(network, 2)
     crosscheck.run(network, report)  # first, so that lazy imports are not counted
-    tracemalloc.start()
-    try:
-        crosscheck.run(network, report)
-        _, measured = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    measured = measured_peak(network, report)
     arrays = memory.estimate(report, execute.WORKSPACE).arrays
     assert 0.8 * arrays <= measured <= 1.03 * arrays
 
@@ -303,18 +309,11 @@ ACTIVATIONS = "name: t\ninput: [16, 48, 48]\nlayers:\n" + "".join(
 def test_memory_estimate_bounds_the_temporaries_of_the_activations(monkeypatch, in_place):
     """prelu, elu and mish hold a max(x, 0) temporary beside their output, gelu and silu a few blocks of work
     arrays (WORKSPACE); the others none."""
-    import tracemalloc
-
     if not in_place:
         monkeypatch.setattr(execute, "IN_PLACE", {})
     network = parse_network(ACTIVATIONS, "t.yaml")
     report = propagate(network, 2)
-    tracemalloc.start()
-    try:
-        crosscheck.run(network, report)
-        _, measured = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    measured = measured_peak(network, report)
     assert measured <= 1.03 * memory.estimate(report, execute.WORKSPACE).arrays
 
 
@@ -339,18 +338,11 @@ def test_memory_estimate_bounds_the_temporaries_of_the_activations(monkeypatch, 
 def test_memory_estimate_bounds_the_new_kernels(layers):
     """Each kernel alone on the input, so that its own allocations make the peak (NumPy's fixed ufunc buffers,
     some 32 KiB, are within the 3% the resnet18 check above allows)."""
-    import tracemalloc
-
     text = "name: t\ninput: [16, 96, 96]\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers)
     network = parse_network(text, "t.yaml")
     report = propagate(network, 4)
     crosscheck.run(network, report)
-    tracemalloc.start()
-    try:
-        crosscheck.run(network, report)
-        _, measured = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    measured = measured_peak(network, report)
     assert measured <= 1.03 * memory.estimate(report, execute.WORKSPACE).arrays
 
 

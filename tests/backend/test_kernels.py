@@ -855,6 +855,76 @@ def test_grouped_conv_temporaries_stay_within_the_memory_estimate(case):
     assert peak <= declared * x.itemsize + 8192  # the Python objects of the views and loops: about 4 kB
 
 
+# --- dense convolutions: one matmul per sample, or one for a batch of small maps --------------------------
+
+# (input shape, weight shape, stride, padding, dilation, groups=1), batch > 1 so that both layouts apply.
+DENSE_CASES = [
+    ((3, 4, 7, 7), (6, 4, 3, 3), (1, 1), [(1, 1), (1, 1)], (1, 1), 1),
+    ((2, 3, 7, 7), (5, 3, 7, 7), (1, 1), [(3, 3), (3, 3)], (1, 1), 1),
+    ((2, 5, 9, 8), (4, 5, 3, 2), (2, 1), [(1, 0), (0, 2)], (1, 2), 1),
+    ((4, 3, 11), (2, 3, 5), (2,), [(2, 1)], (1,), 1),
+    ((2, 2, 4, 5, 6), (3, 2, 3, 2, 3), (1, 2, 1), [(1, 1), (0, 1), (1, 1)], (1, 1, 2), 1),
+    ((2, 6, 8, 8), (4, 6, 1, 1), (2, 2), [(0, 0), (0, 0)], (1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("batched_below", [0, kernels._BATCHED_POSITIONS])  # one matmul per sample; one per batch
+@pytest.mark.parametrize("case", DENSE_CASES, ids=str)
+def test_dense_conv_per_sample_and_batched_match_reference(case, batched_below, monkeypatch):
+    monkeypatch.setattr(kernels, "_BATCHED_POSITIONS", batched_below)
+    x, weight, bias = grouped_arrays(case)
+    args = case[2:]
+    assert_close(kernels.conv(x, weight, bias, *args), reference.conv(x, weight, bias, *args))
+
+
+@pytest.mark.parametrize("case", [case for case in DENSE_CASES if all(a == b for a, b in case[3])], ids=str)
+def test_dense_conv_batched_matches_torch(torch, case):
+    x, weight, bias = grouped_arrays(case)
+    stride, padding, dilation, groups = case[2:]
+    expected = getattr(torch.nn.functional, f"conv{x.ndim - 2}d")(
+        *map(torch.from_numpy, (x, weight, bias)), stride, [before for before, _ in padding], dilation, groups
+    )
+    assert_close(kernels.conv(x, weight, bias, *case[2:]), numpy_of(expected))
+
+
+def _conv_peak_and_declared(x, weight, bias, stride, padding, dilation, groups):
+    """tracemalloc's peak during kernels.conv, and what the memory estimate allows: output plus WORKSPACE."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from cnncalc.backend import execute
+
+    out = kernels.conv(x, weight, bias, stride, padding, dilation, groups)  # first, so lazy imports do not count
+    layer = SimpleNamespace(weights=(SimpleNamespace(shape=weight.shape),), output=out.shape)
+    declared = execute.WORKSPACE["conv"](layer, x.shape, x.size) + out.size
+    tracemalloc.start()
+    try:
+        kernels.conv(x, weight, bias, stride, padding, dilation, groups)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, declared * x.itemsize
+
+
+@pytest.mark.parametrize("case", [case for case in DENSE_CASES if case[4] == (1,) * len(case[2])], ids=str)
+def test_dense_conv_temporaries_stay_within_the_memory_estimate(case):
+    """The batched layout's channels-first product and the padded copy are in execute.WORKSPACE."""
+    (n, c_in, *spatial), (c_out, *rest) = case[:2]
+    x, weight, bias = grouped_arrays(((n, 16 * c_in, *spatial), (16 * c_out, 16 * rest[0], *rest[1:])), np.float32)
+    peak, declared = _conv_peak_and_declared(x, weight, bias, *case[2:])
+    assert peak <= declared + 8192
+
+
+@pytest.mark.parametrize("groups", [1, 64])
+def test_small_map_with_wide_padding_stays_within_the_memory_estimate(groups):
+    """ConvNeXt's last stage: a 7x7 map, a 7x7 kernel with padding 3 pads to 3.4x the input (the estimate
+    counted 2x before)."""
+    x = random(0, 2, 64, 7, 7).astype(np.float32)
+    weight = random(1, 64, 64 // groups, 7, 7).astype(np.float32)
+    peak, declared = _conv_peak_and_declared(x, weight, None, (1, 1), [(3, 3), (3, 3)], (1, 1), groups)
+    assert peak <= declared + 8192
+
+
 @pytest.mark.parametrize("name", ["relu6", "hardswish", "hardsigmoid", "elu", "mish"])
 def test_new_activation_matches_torch_module(torch, name):
     x = np.concatenate([np.linspace(-40, 40, 8000), [-3.0, 0.0, 3.0, 6.0], 3 * random(0, 7996)]).reshape(4, 4000)
