@@ -405,12 +405,8 @@ def run(
     if format is DataFormat.json:
         typer.echo(_dumps(view.run_json(result)))
     else:
-        from rich.console import Console
-
-        console = Console(highlight=False)
-        console.print(view.run_table(result))
-        console.print()
-        console.print(view.run_summary(result))
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        typer.echo(view.run_table(result, color) + "\n" + view.run_summary(result))
     if result.mismatch is not None:
         _fail(crosscheck.mismatch_error(network, result))
 
