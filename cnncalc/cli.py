@@ -56,7 +56,10 @@ FORMAT = typer.Option(
     help="table (for people), json (one document, exact integers), markdown or csv (the table's rows).",
 )
 OUTPUT = typer.Option(
-    None, "--output", "-o", help="Write to this file (atomically: all of it or nothing) instead of standard output."
+    None,
+    "--output",
+    "-o",
+    help="Write to this file instead of standard output (atomically; a FIFO or device is written through).",
 )
 DEPTH = typer.Option(None, "--depth", min=0, help="Collapse groups deeper than this to one row each (0: top level).")
 ARGS_SET = typer.Option(None, "--set", help="Values of the description's args, e.g. aux_logits=true.")
@@ -152,15 +155,17 @@ def _emit(text: str, output: str | None) -> None:
 
 def _propagate(network, batch: str, dtype: DType, settings: dict):
     """(report, conditions); the symbolic machinery is imported only for symbolic sizes (start-up time)."""
+    from .options import parse_batch
+
     sizes = [name for name in settings if name not in (network.args or {})]
-    if batch.isdigit() and int(batch) >= 1 and not sizes and all(isinstance(n, int) for n in network.input):
+    parsed_batch = parse_batch(batch)
+    if isinstance(parsed_batch, int) and not sizes and all(isinstance(n, int) for n in network.input):
         from .propagate import propagate
 
-        return propagate(network, int(batch), dtype.value), []
-    from .options import parse_batch
+        return propagate(network, parsed_batch, dtype.value), []
     from .propagate import propagate_any, size_binding
 
-    symbolic_batch = parse_batch(batch)
+    symbolic_batch = parsed_batch
     binding = size_binding(network, symbolic_batch, settings)
     return propagate_any(network, symbolic_batch, dtype.value, binding)
 
@@ -264,7 +269,9 @@ def flops(
 def sizes(
     net: str = NET,
     input: str | None = INPUT,
-    near: int | None = typer.Option(None, "--near", min=1, help="Also show the valid sizes nearest to this."),
+    near: int | None = typer.Option(
+        None, "--near", min=1, max=2**31 - 1, help="Also show the valid sizes nearest to this."
+    ),
     set: str | None = typer.Option(None, "--set", help="Values of the description's args, e.g. aux_logits=true."),
 ) -> None:
     """The input sizes a network accepts, per spatial size: minimum, congruences, nearest valid (docs/symbolic.md)."""
@@ -358,7 +365,9 @@ def run(
     net: str = NET,
     input: str | None = INPUT,
     batch: int = BATCH,
-    seed: int = typer.Option(0, "--seed", help="Seed of the random weights and input."),
+    seed: int = typer.Option(
+        0, "--seed", min=0, max=2**64 - 1, help="Seed of the random weights and input (0 to 2^64-1)."
+    ),
     weights: str | None = typer.Option(
         None,
         "--weights",
@@ -396,12 +405,8 @@ def run(
     if format is DataFormat.json:
         typer.echo(_dumps(view.run_json(result)))
     else:
-        from rich.console import Console
-
-        console = Console(highlight=False)
-        console.print(view.run_table(result))
-        console.print()
-        console.print(view.run_summary(result))
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        typer.echo(view.run_table(result, color) + "\n" + view.run_summary(result))
     if result.mismatch is not None:
         _fail(crosscheck.mismatch_error(network, result))
 

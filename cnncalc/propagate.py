@@ -87,7 +87,7 @@ def propagate(network: Network, batch: int = 1, dtype: str = "float32") -> Repor
         return _propagate(network, batch, dtype)
 
 
-def _propagate(network: Network, batch: int, dtype: str) -> Report:
+def _propagate(network: Network, batch: int, dtype: str, counts: bool = True) -> Report:
     shapes: list[tuple] = []
     results: list[LayerResult] = []
 
@@ -114,8 +114,8 @@ def _propagate(network: Network, batch: int, dtype: str) -> Report:
                 arguments = bind(kind, node.raw, names, x)
                 y = kind.output(arguments, x)
                 weights = tuple(kind.weights(arguments, x))
-                macs = kind.macs(arguments, x, y)
-                flops = kind.flops(arguments, x, y)
+                macs = kind.macs(arguments, x, y) if counts else 0
+                flops = kind.flops(arguments, x, y) if counts else 0
                 if any(size > MAX_SIZE for size in y if isinstance(size, int)):  # a symbolic size has no limit
                     raise CnnCalcError(
                         f"output size {format_shape(y)} is above the limit of {MAX_SIZE:,} per dimension"
@@ -218,6 +218,14 @@ def propagate_symbolic(network: Network, batch=1, dtype: str = "float32") -> tup
     with collecting() as collector:
         report = propagate(network, batch, dtype)
     return report, collector.items
+
+
+def conditions_of(network: Network) -> list[Recorded]:
+    """The conditions of a symbolic propagation, without the MACs and FLOPs: what ``sizes`` needs, whose work
+    stays linear in the network whatever expressions the counts would grow to."""
+    with collecting() as collector, gc_paused():
+        _propagate(network, 1, "float32", counts=False)
+    return collector.items
 
 
 def size_binding(network: Network, batch, settings: dict) -> dict | None:

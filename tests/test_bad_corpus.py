@@ -79,3 +79,13 @@ def test_whole_folder_in_every_format(cli, in_bad):
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == len(EXPECTED) + 4
     assert sum(case.find("failure") is not None for case in cases) == len(EXPECTED) + 2
+
+
+@pytest.mark.parametrize("name", sorted(name for name in EXPECTED if not name.startswith("expect_")))
+def test_shapes_fails_on_each_at_the_same_place(cli, in_bad, name):
+    """The table commands print the error that check reports (expectations are check's alone)."""
+    location, fragment = EXPECTED[name]
+    result = cli("shapes", name)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"{location}: error: ") and fragment in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -719,3 +719,32 @@ def test_error_text_is_compiler_style():
     error = error_of(layers("- linear: 10"))
     assert str(error).startswith("t.yaml:4:5: error: linear needs a flattened input")
     assert str(error).endswith("[linear1]")
+
+
+# -- YAML types: only the core schema ------------------------------------------------------------------------------
+@pytest.mark.parametrize("plain", ["2020-01-01", "2020-13-45", "=", "2001-12-14t21:59:43.10-05:00"])
+def test_yaml_1_1_implicit_types_stay_strings(plain):
+    """Plain scalars resolve to core types only (a date would reach the checks as datetime.date)."""
+    network = parse_network(f"name: t\ndescription: {plain}\ninput: [3, 8, 8]\nlayers: [relu]\n", "t.yaml")
+    assert network.description == plain
+
+
+@pytest.mark.parametrize(
+    "tag", ["!!omap", "!!pairs", "!!set", "!!timestamp", "!!binary", "!!python/tuple", "!local", "!<tag:x.org,1:y>"]
+)
+@pytest.mark.parametrize("place", ["input: {tag} [3, 8, 8]", "layers: {tag} [relu]", "description: {tag} x"])
+def test_every_tag_outside_the_core_schema_is_refused_where_it_stands(tag, place):
+    text = "name: t\n" + place.format(tag=tag) + "\n"
+    text += "".join(line for line in ("input: [3, 8, 8]\n", "layers: [relu]\n") if line.split(":")[0] not in place)
+    with pytest.raises(CnnCalcError, match="is not allowed: a description holds only maps") as error:
+        parse_network(text, "t.yaml")
+    assert ":2:" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "tagged, value",
+    [("!!str x", "x"), ("!!int 3", 3), ("!!float 3", 3.0), ("!!bool true", True), ("!!map {}", {}), ("!!seq []", [])],
+)
+def test_core_tags_are_accepted(tagged, value):
+    text = f"name: t\ninput: [3, 8, 8]\nlayers: [relu]\nargs:\n  - a: {tagged}\n"
+    assert parse_network(text, "t.yaml").args == {"a": value}

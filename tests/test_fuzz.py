@@ -107,6 +107,17 @@ TOKENS = [
     "{<<: [*a, *a]}",
     "!!str ",
     "!!python/name:os.system",
+    # every YAML tag that builds a type the checks do not expect, and surrogate escapes (both used to crash)
+    "!!omap ",
+    "!!pairs ",
+    "!!set ",
+    "!!binary ",
+    "!!timestamp ",
+    "!local ",
+    "2020-01-01",
+    '"\\ud800"',
+    '"\\udfff\\ud800"',
+    "\\ud83d",
     "'",
     '"',
     "#",
@@ -389,7 +400,7 @@ def test_expressions_cannot_reach_python(text):
 def test_yaml_is_loaded_safely(tmp_path):
     marker = tmp_path / "marker"
     text = f"name: !!python/object/apply:os.system ['touch {marker}']\ninput: [3]\nlayers: [relu]\n"
-    with pytest.raises(CnnCalcError, match="could not determine a constructor"):
+    with pytest.raises(CnnCalcError, match="YAML tag .!!python/object/apply:os.system. is not allowed"):
         parse_network(text, "t.yaml")
     assert not marker.exists()
 
@@ -410,3 +421,82 @@ def test_entry_points_fail_cleanly(command, tmp_path):
         assert result.returncode == 1, (target, result.stdout, result.stderr)
         assert "Traceback" not in result.stdout + result.stderr
         assert result.stdout.splitlines()[0].split(": error: ")[1]
+
+
+# -- every option, any text ----------------------------------------------------------------------------------------
+# Each command with the options that take a value (paths written to are left out: a fuzzed path could be anywhere).
+# run is fuzzed under a small --max-memory, so that no fuzzed size makes it allocate much.
+OPTIONS = {
+    ("shapes", "lenet5"): ["--input", "--batch", "--dtype", "--format", "--depth", "--set"],
+    ("params", "lenet5"): ["--input", "--batch", "--format", "--depth", "--set"],
+    ("flops", "lenet5"): ["--input", "--batch", "--format", "--set", "--at"],
+    ("sizes", "lenet5"): ["--input", "--near", "--set"],
+    ("check", "lenet5"): [
+        "--input",
+        "--batch",
+        "--dtype",
+        "--format",
+        "--max-params",
+        "--max-macs",
+        "--max-flops",
+        "--max-activation-bytes",
+    ],
+    ("run", "lenet5", "--max-memory", "96MiB"): ["--input", "--batch", "--seed", "--dtype", "--format", "--set"],
+    ("run", "lenet5"): ["--max-memory", "--weights", "--input-data"],
+    ("weights", "lenet5"): ["--input", "--format", "--set"],
+    ("diff", "lenet5", "alexnet"): ["--input", "--batch", "--dtype", "--format"],
+}
+CASES = [(command, option) for command, options in OPTIONS.items() for option in options]
+ANY_CHARACTER = st.one_of(st.characters(), st.characters(categories=["Cs"]))  # surrogates too: argv can hold them
+OPTION_TEXT = st.one_of(
+    st.text(ANY_CHARACTER, max_size=30),
+    st.integers(-(10**40), 10**40).map(str),
+    st.integers(1, 6000).map(lambda digits: "9" * digits),  # past Python's 4,300-digit int() limit
+    st.integers(1, 6000).map(lambda digits: "-" + "1" * digits),
+    st.sampled_from(["2147483647", "2147483648", "0", "-1", "1e400", "nan", "inf", "3xHxW", "H=2147483648", "²"]),
+    st.sampled_from(["H=" + "9" * 5000, "x=1e999", "a=b=c", ",", "=", "224," + "9" * 5000, "1" + "0" * 400 + "B"]),
+)
+
+
+def assert_exit_0_1_or_2(runner, args: list[str]) -> None:
+    """The CLI in-process: exit 0, 1 or 2, never an exception (exit 3 in the console script), never slow."""
+    from cnncalc.cli import app
+
+    start = time.perf_counter()
+    result = runner.invoke(app, args, catch_exceptions=True)
+    assert time.perf_counter() - start < SECONDS_PER_INPUT, f"too slow: {args}"
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"crash on {[arg[:50] for arg in args]}") from result.exception
+    assert result.exit_code in (0, 1, 2), result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command, option", CASES, ids=[f"{c[0]} {o}" for c, o in CASES])
+@settings(FUZZ, max_examples=15 * SCALE)
+@given(text=OPTION_TEXT)
+def test_any_text_for_any_option_is_exit_0_1_or_2(runner, command, option, text):
+    assert_exit_0_1_or_2(runner, [*command, option, text])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "lenet5", "--seed", "-1"], "Invalid value for '--seed'"),
+        (["shapes", "lenet5", "--batch", "9" * 5000], "--batch must be at most 2,147,483,647, received '9999"),
+        (["shapes", "lenet5", "--batch", "2147483648"], "--batch must be at most 2,147,483,647, received '2147483648'"),
+        (["check", "lenet5", "--batch", "2147483648"], "Invalid value for '--batch'"),
+        (["run", "lenet5", "--batch", "2147483648"], "Invalid value for '--batch'"),
+        (["flops", "lenet5", "--at", "224," + "9" * 5000], "--at sizes must be at most 2,147,483,647"),
+        (["flops", "lenet5", "--at", "2147483648"], "--at sizes must be at most 2,147,483,647"),
+        (["shapes", "lenet5", "--input", "1xHxW", "--set", "H=" + "9" * 5000], "--set H: whole numbers go up to"),
+        (["shapes", "lenet5", "--input", "1xHxW", "--set", "H=2147483648"], "--set H: whole numbers go up to"),
+        (["shapes", "lenet5", "--input", "1xHxW", "--set", "H=1e400"], "--set H: a number must be finite"),
+        (["run", "lenet5", "--max-memory", "9" * 400], "--max-memory must be a size in bytes"),
+        (["sizes", "lenet5", "--near", "2147483648"], "Invalid value for '--near'"),
+    ],
+)
+def test_unbounded_numbers_are_usage_errors(cli, args, message):
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output) < 1000  # a 5,000-digit value is not echoed in full

@@ -14,7 +14,7 @@ from cnncalc.registry import REGISTRY, LayerKind, joiner, register
 PACKAGE = Path(__file__).parents[1] / "cnncalc"
 DECLARATIONS = PACKAGE / "kinds"  # the kinds package: one module per family
 #: The backend's kernel table: the one place besides the declarations where kind names are written.
-KERNEL_TABLE = (PACKAGE / "backend" / "execute.py", {"KERNELS", "IN_PLACE", "WORKSPACE"})
+KERNEL_TABLE = (PACKAGE / "backend" / "execute.py", {"KERNELS", "IN_PLACE", "WORKSPACE", "FUSED"})
 
 
 def kind_names_written(tree: ast.AST, tables: set[str] = frozenset()) -> list[tuple[int, str]]:

@@ -38,10 +38,15 @@ def test_sizes_unet_near_500():
 
 
 def test_sizes_lines_are_one_table_without_trailing_spaces():
-    lines = run("sizes", "alexnet", "--near", "12345678901").output.splitlines()
-    assert lines[3] == "  merges line up          H >= 1"  # no layer list: nothing after the size set
-    assert lines[7] == "  nearest to 12345678901  12345678901 itself  (exact: 12345678883 or 12345678915)"
-    assert {line.index("H ") for line in lines[2:7]} == {26}  # a long label widens the column for every row
+    lines = run("sizes", "alexnet", "--near", "2147483647").output.splitlines()
+    assert lines[3] == "  merges line up         H >= 1"  # no layer list: nothing after the size set
+    assert lines[7] == "  nearest to 2147483647  2147483647 itself  (exact: 2147483619 or 2147483651)"
+    assert {line.index("H ") for line in lines[2:7]} == {25}  # a long label widens the column for every row
+
+
+def test_near_is_a_size():
+    result = run("sizes", "alexnet", "--near", "2147483648")
+    assert result.exit_code == 2 and "2147483648 is not in the range 1<=x<=2147483647" in result.output
 
 
 def test_sizes_exact_forms():

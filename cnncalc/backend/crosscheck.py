@@ -19,7 +19,8 @@ from ..propagate import Report
 from ..registry import format_shape
 from . import weights as weight_files
 from .execute import WORKSPACE, forward
-from .memory import DEFAULT_LIMIT, Estimate, estimate, human_bytes, memory_limit
+from .memory import DEFAULT_LIMIT, OVERHEAD, Estimate, estimate, human_bytes, memory_limit
+from .npyfiles import NpyFile
 
 RUN_DTYPES = ("float32", "float64")
 
@@ -97,21 +98,22 @@ def check_memory(report: Report, dtype: str, limit: int) -> Estimate:
 
 
 def make_input(report: Report, seed: int, dtype: str, path: str | None = None) -> np.ndarray:
-    """The input batch: the array in ``path`` (.npy) checked against the described shape, or seeded noise."""
+    """The input batch: the array in ``path`` (.npy), its shape and element type checked from its header before
+    it is read, or seeded noise."""
     if path is None:
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
         return rng.standard_normal(report.input, dtype=np.float32).astype(dtype, copy=False)
-    data = weight_files.read_numpy_file(path, "input data file")
-    if not isinstance(data, np.ndarray):
-        raise CnnCalcError(f"input data {path} is an .npz archive; it must be one array saved as .npy")
-    if data.shape != tuple(report.input):
-        raise CnnCalcError(
-            f"input data {path} has shape {format_shape(data.shape) or 'scalar'}, expected "
-            f"{format_shape(report.input)} (batch {report.input[0]}, input {format_shape(report.input[1:])}); "
-            f"set --batch and --input to match the data"
-        )
-    if data.dtype.kind not in "fiub":
-        raise CnnCalcError(f"input data {path} holds {data.dtype}, not numbers")
+    what = "input data file"
+    with NpyFile(path, what) as file:
+        if file.header.shape != tuple(report.input):
+            raise CnnCalcError(
+                f"input data {path} has shape {format_shape(file.header.shape) or 'scalar'}, expected "
+                f"{format_shape(report.input)} (batch {report.input[0]}, input {format_shape(report.input[1:])}); "
+                f"set --batch and --input to match the data"
+            )
+        if not file.header.numeric:
+            raise CnnCalcError(f"input data {path} holds {file.header.dtype}, not numbers")
+        data = file.read()
     return data.astype(dtype, copy=False)
 
 
@@ -143,7 +145,8 @@ def run(
     if weights_file is None:
         arrays, source = weight_files.initialise(report, seed, dtype), f"random, seed {seed}"
     else:
-        arrays, source = weight_files.load(weights_file, report, dtype), weights_file
+        held = OVERHEAD + x.nbytes  # what the process holds before the weights are read
+        arrays, source = weight_files.load(weights_file, report, dtype, limit - held), weights_file
     checks: list[LayerCheck] = []
     wanted = {out.index: out for out in report.outputs} or {len(network.nodes) - 1: None}
     produced: dict[int, Any] = {}
@@ -222,6 +225,16 @@ def _save_failure(path: str) -> str:
     return f"cannot save the output to {path}"
 
 
+class _Unseekable:
+    """A file seen only through ``write``: NumPy then writes the array in chunks instead of ``tofile``, which
+    asks for the file position and so fails on a FIFO (``--save-output`` is written through FIFOs, atomic.py)."""
+
+    def __init__(self, stream) -> None:
+        self.write = stream.write
+
+
 def save_output(path: str, array: np.ndarray) -> None:
-    """Write ``array`` as .npy atomically (a temporary file in the same folder, then a rename)."""
-    write_atomic(path, lambda stream: np.save(stream, array, allow_pickle=False), failure=_save_failure(path))
+    """Write ``array`` as .npy: atomically onto a regular file, through a FIFO or a device (atomic.py)."""
+    write_atomic(
+        path, lambda stream: np.save(_Unseekable(stream), array, allow_pickle=False), failure=_save_failure(path)
+    )

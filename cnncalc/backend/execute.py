@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from math import prod
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -60,13 +61,21 @@ def _conv(a, xs, w):
 
 
 def _conv_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
-    """The im2col columns (input channels x kernel elements for every output position; none for a 1x1 kernel)
-    and the padded input (counted as twice the input, padding can be wide on small maps)."""
+    """The im2col columns (input channels x kernel elements for every output position; none for a 1x1 kernel),
+    the padded input and, for a batch of small maps run as one matmul, the channels-first product.
+
+    The padded input is counted as twice the input, or as the input grown by kernel - 1 along each dim (at least
+    the output's size) when that is larger: a small map with padding kernel // 2 (a 7x7 map, a 7x7 kernel) pads
+    to 3.4x its size. A dilated kernel with padding wider than kernel - 1 is not bounded by this."""
     if not layer.weights:
         return 0
-    kernel = prod(layer.weights[0].shape[2:])
-    columns = prod(input_shape[:2]) * kernel * prod(layer.output[2:]) if kernel > 1 else 0
-    return columns + 2 * input_elements
+    kernel_shape = layer.weights[0].shape[2:]
+    kernel, positions = prod(kernel_shape), prod(layer.output[2:])
+    columns = prod(input_shape[:2]) * kernel * positions if kernel > 1 else 0
+    grown = zip(input_shape[2:], layer.output[2:], kernel_shape)
+    padded = prod(input_shape[:2]) * prod(max(size, out) + k - 1 for size, out, k in grown)
+    batched = prod(layer.output) if layer.output[0] > 1 and positions < K._BATCHED_POSITIONS else 0
+    return columns + max(2 * input_elements, padded) + batched
 
 
 def _conv_transpose(a, xs, w):
@@ -132,6 +141,15 @@ def _one_temporary_workspace(layer: LayerResult, input_shape: tuple, input_eleme
     return input_elements
 
 
+def _blocks_workspace(blocks: int) -> Workspace:
+    """``blocks`` work arrays of one block of a block-wise kernel (kernels.BLOCK elements, or the input if smaller)."""
+
+    def rule(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
+        return blocks * min(K.BLOCK, input_elements)
+
+    return rule
+
+
 def _pad_workspace(layer: LayerResult, input_shape: tuple, input_elements: int) -> int:
     """NumPy's pad copies each border strip through a temporary: at most the border, the output less the input."""
     return prod(layer.output) - input_elements
@@ -191,26 +209,32 @@ WORKSPACE: dict[str, Workspace] = {
     "mish": _one_temporary_workspace,
     "layernorm": _one_temporary_workspace,
     "pad": _pad_workspace,
+    "gelu": _blocks_workspace(K.GELU_TEMPORARY_BLOCKS),
+    "silu": _blocks_workspace(1),
+    "batchnorm": _blocks_workspace(1),  # the work array of an activation fused into it (FUSED)
 }
 
 
 def _relu_inplace(a, xs, w):
-    return np.maximum(xs[0], 0, out=xs[0])
+    return np.clip(xs[0], 0.0, np.inf, out=xs[0])  # np.clip: twice as fast as np.maximum, nan kept
 
 
 def _batch_norm_inplace(a, xs, w):
-    """The kernel's folded scale and shift, applied in place (same operations, same rounding)."""
-    x = xs[0]
-    shape = (-1,) + (1,) * (x.ndim - 2)
-    scale = 1 / np.sqrt(w["running_var"].astype(x.dtype) + a.eps)
-    if w.get("weight") is not None:
-        scale = scale * w["weight"].astype(x.dtype)
-    shift = -w["running_mean"].astype(x.dtype) * scale
-    if w.get("bias") is not None:
-        shift = shift + w["bias"].astype(x.dtype)
-    x *= scale.reshape(shape)
-    x += shift.reshape(shape)
-    return x
+    """The kernel written into its input when that is C-contiguous (the same operations, the same rounding)."""
+    return _batch_norm_then(None)(a, xs, w, in_place=True)
+
+
+def _batch_norm_then(activation: Callable | None) -> Callable:
+    """Batch norm followed by ``activation`` (a kernels.*_block function) in one block-wise pass, into the input
+    when ``in_place`` and it is C-contiguous."""
+
+    def run(a, xs, w, in_place=False):
+        x = xs[0]
+        out = x if in_place and x.flags.c_contiguous else None
+        weights = (w.get("weight"), w.get("bias"), w["running_mean"], w["running_var"])
+        return K.batch_norm(x, *weights, a.eps, activation=activation, out=out)
+
+    return run
 
 
 def _join_in_place(kernel: Callable, ufunc) -> Kernel:
@@ -264,6 +288,16 @@ def _elu_inplace(a, xs, w):
     return x
 
 
+def _block_wise_inplace(kernel: Callable) -> Kernel:
+    """A block-wise kernel (kernels._blocks) written into its input when that is C-contiguous."""
+
+    def run(a, xs, w):
+        x = xs[0]
+        return kernel(x, out=x) if x.flags.c_contiguous else kernel(x)
+
+    return run
+
+
 def _scale_inplace(a, xs, w):
     x, factors = xs[0], w[SELF]
     if factors.shape != (x.shape[1],) + (1,) * (x.ndim - 2):
@@ -274,8 +308,9 @@ def _scale_inplace(a, xs, w):
 
 #: Variants that overwrite their first input, used when no later layer reads it: this is what keeps a
 #: ResNet's batch-norm, ReLU and residual adds from allocating (PyTorch's inplace=True does the same).
-#: The identities at inference (stochastic depth) pass their input on as their output. Hardswish and mish are
-#: left out: they need a temporary as large as the input either way, so in place they would save nothing.
+#: The identities at inference (stochastic depth) pass their input on as their output, and a permute its input's
+#: memory as a transposed view. Hardswish and mish are left out: they need a temporary as large as the input
+#: either way, so in place they would save nothing.
 IN_PLACE: dict[str, Kernel] = {
     "relu": _relu_inplace,
     "batchnorm": _batch_norm_inplace,
@@ -286,8 +321,44 @@ IN_PLACE: dict[str, Kernel] = {
     "prelu": _prelu_inplace,
     "elu": _elu_inplace,
     "scale": _scale_inplace,
+    "permute": lambda a, xs, w: K.permuted_view(xs[0], a.dims),
+    "gelu": _block_wise_inplace(K.gelu),
+    "silu": _block_wise_inplace(K.silu),
     "stochasticdepth": lambda a, xs, w: xs[0],
 }
+
+
+#: (a layer's kind, an element-wise activation's kind): when the activation alone reads that layer's output, the
+#: pair runs as one kernel at the first layer (block by block, the activation applied while the block is in the
+#: cache, into the input when it is free) and the activation's layer passes its input on as its output.
+FUSED: dict[tuple[str, str], Callable] = {
+    ("batchnorm", "relu"): _batch_norm_then(K.relu_block),
+    ("batchnorm", "relu6"): _batch_norm_then(K.relu6_block),
+    ("batchnorm", "silu"): _batch_norm_then(K.silu_block),
+}
+
+
+def _pass_on(a, xs, w):
+    """The activation of a fused pair: its input already holds its output."""
+    return xs[0]
+
+
+def fused_pairs(nodes: list[Node], kept: set[int]) -> dict[int, int]:
+    """first layer -> the activation fused into it (FUSED): the activation reads only that layer, no other layer
+    reads it, and it is not one of the network's outputs."""
+    readers: dict[int, int] = {}
+    for node in nodes:
+        for producer in node.inputs:
+            readers[producer] = readers.get(producer, 0) + 1
+    return {
+        node.inputs[0]: index
+        for index, node in enumerate(nodes)
+        if len(node.inputs) == 1
+        and node.inputs[0] != INPUT
+        and (nodes[node.inputs[0]].kind, node.kind) in FUSED
+        and readers[node.inputs[0]] == 1
+        and node.inputs[0] not in kept
+    }
 
 
 @dataclass(frozen=True)
@@ -322,10 +393,13 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
     """Run the network on ``x`` (batch first), yielding each layer's output as it is computed.
 
     ``weights`` maps ``<path>.<name>`` to arrays already in ``x``'s dtype. A consumer that stops iterating
-    stops the run. A kernel that rejects its input raises CnnCalcError naming the layer.
+    stops the run. A kernel that rejects its input raises CnnCalcError naming the layer. A layer with an
+    activation fused into it (FUSED) yields the activated array, and the activation yields that same array.
     """
     last = last_uses([node.inputs for node in network.nodes])
     kept = {out.index for out in outputs_of(network)}  # the network's outputs outlive their readers
+    fused = fused_pairs(network.nodes, kept)
+    passed_on = set(fused.values())
     arrays: dict[int, np.ndarray] = {INPUT: x}
     del x  # so that the input is freed after its last reader, like any activation
     by_layer: dict[str, dict] = {}
@@ -347,7 +421,13 @@ def forward(network: Network, weights: dict, x: np.ndarray) -> Iterator[Step]:
             and xs[0].flags.writeable
             and not any(other is xs[0] for key, other in arrays.items() if key != first)
         )
-        kernel = IN_PLACE[node.kind] if reusable and node.kind in IN_PLACE else KERNELS[node.kind]
+        if index in fused:
+            pair = FUSED[node.kind, network.nodes[fused[index]].kind]
+            kernel = partial(pair, in_place=reusable)
+        elif index in passed_on:
+            kernel = _pass_on
+        else:
+            kernel = IN_PLACE[node.kind] if reusable and node.kind in IN_PLACE else KERNELS[node.kind]
         start = time.perf_counter()
         try:
             with np.errstate(all="ignore"):  # random weights may overflow; the shapes are still checked

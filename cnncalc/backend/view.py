@@ -8,46 +8,48 @@ from __future__ import annotations
 import time
 
 from ..registry import format_shape
-from ..render import labelled
+from ..render import BOLD, CYAN, RESET, labelled, padded
 from ..units import grouped, human
 from .memory import human_bytes
 from .weights import ExpectedWeight
 
 PROGRESS_DELAY = 1.0  # seconds before a progress bar appears
+GREEN, RED = "\x1b[32m", "\x1b[31m"
 
 
-def run_table(result):
-    """A rich Table: per layer the computed and executed shapes, a match mark and the kernel time."""
-    from rich.table import Table
-    from rich.text import Text
+def run_table(result, color: bool = False) -> str:
+    """Per layer the computed and executed shapes, a match mark and the kernel time, as aligned text.
 
-    grid = Table(
-        title=f"{result.name}  input {format_shape(result.input)}  ({result.dtype}, {result.weights})",
-        title_justify="left",
-        header_style="bold",
-        box=None,
-        pad_edge=False,
-    )
-    for column, justify in (
-        ("Layer", "left"),
-        ("Kind", "left"),
-        ("Computed", "right"),
-        ("Executed", "right"),
-        ("", "center"),
-        ("ms", "right"),
-    ):
-        grid.add_column(column, justify=justify, style="cyan" if column == "Kind" else None)
+    The static tables' plain string formatting (``render.padded``), not a rich Table: 100,000 layers render in
+    well under a second instead of 42 s. With ``color`` (ANSI) the header is bold, kinds cyan, marks green or red.
+    """
+    width = 2 if all(layer.match for layer in result.layers) else 7
+    marks = {True: " " * ((width - 2) // 2) + "ok" + " " * ((width - 1) // 2), False: "DIFFERS"}  # centred as rich
+    shapes: dict = {}  # most layers share a few shapes: format each once
+    rows = [["Layer", "Kind", "Computed", "Executed", " " * width, "ms"]]
     for layer in result.layers:
-        mark = Text("ok", style="green") if layer.match else Text("DIFFERS", style="bold red")
-        grid.add_row(
-            layer.path,
-            layer.kind,
-            format_shape(layer.computed),
-            format_shape(layer.executed),
-            mark,
-            f"{layer.seconds * 1e3:.2f}",
+        computed, executed = layer.computed, layer.executed
+        rows.append(
+            [
+                layer.path,
+                layer.kind,
+                shapes.get(computed) or shapes.setdefault(computed, format_shape(computed)),
+                shapes.get(executed) or shapes.setdefault(executed, format_shape(executed)),
+                marks[layer.match],
+                f"{layer.seconds * 1e3:.2f}",
+            ]
         )
-    return grid
+    lines = [f"{result.name}  input {format_shape(result.input)}  ({result.dtype}, {result.weights})"]
+    if not color:
+        return "\n".join(lines + ["  ".join(row).rstrip() for row in padded(rows, "llrrlr")]) + "\n"
+    for index, row in enumerate(padded(rows, "llrrlr")):
+        row[1] = CYAN + row[1] + RESET
+        if index:
+            mark = row[4].strip()
+            row[4] = row[4].replace(mark, (GREEN if mark == "ok" else BOLD + RED) + mark + RESET)
+        line = "  ".join(row).rstrip()
+        lines.append(BOLD + line + RESET if index == 0 else line)
+    return "\n".join(lines) + "\n"
 
 
 def run_summary(result) -> str:

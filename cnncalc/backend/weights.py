@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod, sqrt
-from pathlib import Path
 
 from ..errors import CnnCalcError, UsageError
 from ..propagate import Report
 from ..registry import SELF, format_shape, suggest
+from .memory import human_bytes
 
 #: PyTorch's batch-norm counter: present in every state_dict, meaningless at inference, so tolerated in a file.
 IGNORED_SUFFIX = ".num_batches_tracked"
@@ -87,47 +87,31 @@ def _scaled(array, scale: float, shift: float = 0.0):
     return array
 
 
-def read_numpy_file(path: str, what: str):
-    """``np.load`` of a file the user names (no pickles): a missing file is a usage error, an unreadable one
-    an error naming it."""
-    import numpy as np
-
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"no such {what}: {path}")
-    try:
-        return np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise CnnCalcError(f"cannot read {what} {path}: {error}") from None
-
-
 #: What to install for .safetensors files (an optional extra: NumPy alone reads .npz).
 SAFETENSORS_EXTRA = "pip install 'cnncalc[safetensors]'"
 
 
-def load(path: str, report: Report, dtype: str = "float32") -> dict:
-    """Read an .npz or .safetensors file and check it holds exactly the expected arrays with the expected shapes.
+def load(path: str, report: Report, dtype: str = "float32", limit: int | None = None) -> dict:
+    """Read an .npz or .safetensors file and check it holds exactly the expected arrays with the expected shapes
+    and numeric element types.
 
-    Every key and shape is checked before any array is converted; a .safetensors file is checked from its header
-    alone, before a single array is read.
+    Every key, shape and element type is checked from the file's headers (the .npy headers inside an .npz, the
+    JSON header of a .safetensors) before a single array is decompressed or read; so is ``limit``, the bytes the
+    arrays may take while they are read (see ``_check_memory``).
     """
     wanted = {weight.key: weight for weight in expected(report)}
     if str(path).endswith(".safetensors"):
         with _SafetensorsFile(path) as source:
-            return _read(path, source, wanted, dtype)
-    import numpy as np
+            return _read(path, source, wanted, dtype, limit)
+    from .npyfiles import NpzFile
 
-    archive = read_numpy_file(path, "weights file")
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise CnnCalcError(
-            f"weights file {path} holds a single array; it must be an .npz archive of named arrays (or .safetensors)"
-        )
-    with archive:
-        return _read(path, _NpzFile(path, archive), wanted, dtype)
+    with NpzFile(path, "weights file") as archive:
+        return _read(path, _NpzSource(archive), wanted, dtype, limit)
 
 
-def _read(path: str, source, wanted: dict, dtype: str) -> dict:
-    """Check the file's keys and shapes against ``wanted``, then read and convert every array."""
+def _read(path: str, source, wanted: dict, dtype: str, limit: int | None) -> dict:
+    """Check the file's keys, shapes and element types against ``wanted`` and ``limit``, then read and convert
+    every array."""
     for key in source.keys:
         if key not in wanted and not _ignored(key, wanted):
             raise CnnCalcError(
@@ -148,6 +132,13 @@ def _read(path: str, source, wanted: dict, dtype: str) -> dict:
                 f"expected {format_shape(weight.shape)}",
                 layer=weight.layer,
             )
+        header = source.header(key, weight.layer)
+        if header is not None and not header.numeric:
+            raise CnnCalcError(
+                f"weights file {path}: array '{key}' holds {header.dtype}, not numbers", layer=weight.layer
+            )
+    if limit is not None:
+        _check_memory(path, source, wanted, dtype, limit)
     arrays = {}
     for key, weight in wanted.items():
         array = source.read(key, weight.layer)
@@ -159,25 +150,47 @@ def _read(path: str, source, wanted: dict, dtype: str) -> dict:
     return arrays
 
 
-class _NpzFile:
-    """An open .npz archive. An array's shape is known once it is read, so it is read once and kept until taken."""
+def _check_memory(path: str, source, wanted: dict, dtype: str, limit: int) -> None:
+    """Refuse a file whose arrays cannot be read within ``limit`` bytes: every array in the run's ``dtype``,
+    plus, while the one being read is converted, its copy in the file's element type (the largest of those)."""
+    import numpy as np
 
-    def __init__(self, path: str, archive):
-        self.path, self.archive, self.keys, self.arrays = path, archive, dict.fromkeys(archive.files), {}
+    arrays = sum(weight.size for weight in wanted.values()) * np.dtype(dtype).itemsize
+    largest, key = max(((source.copy_bytes(key, dtype), key) for key in wanted), default=(0, ""))
+    if arrays + largest > limit:
+        copy = f" and {human_bytes(largest)} to convert '{key}' from its file's element type" if largest else ""
+        raise CnnCalcError(
+            f"weights file {path}: reading it needs {human_bytes(arrays)} of {dtype} arrays{copy}, above what "
+            f"--max-memory leaves for the weights ({human_bytes(max(limit, 0))}); raise --max-memory"
+        )
+
+
+class _NpzSource:
+    """An open .npz (npyfiles.NpzFile) seen as a weights source: keys, shapes and element types from the .npy
+    headers, an array decompressed only when read."""
+
+    def __init__(self, archive):
+        self.archive, self.keys = archive, archive.members
 
     def shape(self, key: str, layer: str | None = None) -> tuple:
-        if key not in self.arrays:
-            try:
-                self.arrays[key] = self.archive[key]
-            except (OSError, ValueError) as error:
-                raise CnnCalcError(
-                    f"weights file {self.path}: cannot read array '{key}': {error}", layer=layer
-                ) from None
-        return self.arrays[key].shape
+        return self.archive.header(key, layer).shape
+
+    def header(self, key: str, layer: str | None = None):
+        """The member's npyfiles.Header: its shape and element type."""
+        return self.archive.header(key, layer)
+
+    def copy_bytes(self, key: str, dtype: str) -> int:
+        """The bytes of the array as read when converting it to ``dtype`` copies it, else 0."""
+        header = self.archive.header(key)
+        return 0 if header.dtype == dtype else header.nbytes
 
     def read(self, key: str, layer: str):
-        self.shape(key, layer)
-        return self.arrays.pop(key)
+        return self.archive.read(key, layer)
+
+
+#: Bytes per element of the safetensors element types (its header's names); an unknown one counts as 8.
+_SAFETENSORS_ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2}
+_SAFETENSORS_ITEMSIZE |= {"BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 
 class _SafetensorsFile:
@@ -185,8 +198,9 @@ class _SafetensorsFile:
     header; an array is read only when asked for."""
 
     def __init__(self, path: str):
-        if not Path(path).is_file():
-            raise UsageError(f"no such weights file: {path}")
+        from .npyfiles import existing
+
+        existing(path, "weights file")
         try:
             from safetensors import SafetensorError, safe_open
         except ImportError:
@@ -209,6 +223,16 @@ class _SafetensorsFile:
 
     def shape(self, key: str, layer: str | None = None) -> tuple:
         return tuple(self.file.get_slice(key).get_shape())
+
+    def header(self, key: str, layer: str | None = None) -> None:
+        """No NumPy header: the element type may be one NumPy lacks (bfloat16), checked by ``read``."""
+        return None
+
+    def copy_bytes(self, key: str, dtype: str) -> int:
+        """The bytes of the array as read when converting it to ``dtype`` copies it, else 0."""
+        stored = self.file.get_slice(key).get_dtype()
+        same = {"float32": "F32", "float64": "F64"}.get(dtype) == stored
+        return 0 if same else prod(self.shape(key)) * _SAFETENSORS_ITEMSIZE.get(stored, 8)
 
     def read(self, key: str, layer: str):
         try:

@@ -12,10 +12,13 @@ is collected like any other; the text they return is added to the verdict of a p
 
 from __future__ import annotations
 
+import fnmatch
 import glob
+import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from ..errors import CnnCalcError, UsageError
@@ -70,29 +73,92 @@ class FileResult:
 
 
 def expand_targets(targets: Iterable[str]) -> list[tuple[str, UsageError | None]]:
-    """Each target as the files it stands for, or a usage error (a folder or pattern that matches nothing)."""
+    """Each target as the files it stands for, or a usage error (a folder or pattern that matches nothing).
+
+    Folders and patterns follow symlinked folders but enter each real folder once and give each real file once,
+    so a link to ``.`` or to a parent is no cycle and no file is checked twice; the work is one visit per real
+    folder and file."""
     expanded: list[tuple[str, UsageError | None]] = []
+    seen: set[str] = {os.path.realpath(target) for target in targets if Path(target).is_file()}
     for target in targets:
         path = Path(target)
         if path.is_dir():
-            found = sorted(
-                str(entry)
-                for entry in path.rglob("*")
-                if entry.suffix in SUFFIXES
-                and entry.is_file()
-                and not any(part.startswith(".") for part in entry.relative_to(path).parts)
-            )
+            found = list(_walk(target, hidden=False, suffixes=SUFFIXES))
             if not found:
                 expanded.append((target, UsageError(f"{target}: no .yaml or .yml files in this folder")))
-            expanded.extend((name, None) for name in found)
+            expanded.extend((name, None) for name in _once(found, seen))
         elif not path.exists() and glob.has_magic(target):
-            found = sorted(name for name in glob.glob(target, recursive=True) if Path(name).is_file())
+            found = _glob(target)
             if not found:
                 expanded.append((target, UsageError(f"{target}: no file matches this pattern")))
-            expanded.extend((name, None) for name in found)
+            expanded.extend((name, None) for name in _once(found, seen))
         else:
             expanded.append((target, None))
     return expanded
+
+
+def _once(names: Iterable[str], seen: set[str]) -> list[str]:
+    """The names, sorted, without those whose real file was already seen (here or in an earlier target)."""
+    kept = []
+    for name in sorted(names):
+        real = os.path.realpath(name)
+        if real not in seen:
+            seen.add(real)
+            kept.append(name)
+    return kept
+
+
+def _walk(root: str, hidden: bool, suffixes: tuple[str, ...] = ("",)) -> Iterator[str]:
+    """Every file below ``root`` whose name ends with one of ``suffixes`` (``root`` joined to its relative path;
+    '' is the current folder), following symlinked folders into each real folder once; hidden folders and files
+    only when ``hidden``."""
+    entered = {os.path.realpath(root or ".")}
+    for folder, folders, files in os.walk(root or ".", followlinks=True):
+        kept = []
+        for name in sorted(folders, key=lambda name: (os.path.islink(os.path.join(folder, name)), name)):
+            real = os.path.realpath(os.path.join(folder, name))
+            if (hidden or not name.startswith(".")) and real not in entered:
+                entered.add(real)
+                kept.append(name)
+        folders[:] = kept
+        relative = os.path.relpath(folder, root or ".")
+        for name in files:
+            if name.endswith(suffixes) and (hidden or not name.startswith(".")):
+                yield os.path.normpath(os.path.join(root, relative, name))
+
+
+def _glob(pattern: str) -> list[str]:
+    """The files a glob pattern names. Without ``**`` that is ``glob.glob``; with it, a walk of the folder before
+    the first magic segment, matching each file's path segment by segment as ``glob`` would (a wildcard or
+    ``**`` never matches a hidden name), since ``glob`` itself enters a symlinked folder again and again."""
+    if "**" not in pattern:
+        return [name for name in glob.glob(pattern) if Path(name).is_file()]
+    parts = pattern.split(os.sep)
+    fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    root = os.sep.join(parts[:fixed]) or ("" if fixed == 0 else os.sep)
+    wanted = parts[fixed:]
+    found = []
+    for name in _walk(root, hidden=any(part.startswith(".") for part in wanted)):
+        relative = os.path.relpath(name, root or ".").split(os.sep)
+        if _matches(tuple(wanted), tuple(relative)) and Path(name).is_file():
+            found.append(name)
+    return found
+
+
+def _matches(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    """Whether path segments match pattern segments, ``**`` standing for any number of non-hidden segments."""
+
+    @cache
+    def match(i: int, j: int) -> bool:
+        if i == len(pattern):
+            return j == len(parts)
+        if pattern[i] == "**":
+            return match(i + 1, j) or (j < len(parts) and not parts[j].startswith(".") and match(i, j + 1))
+        if j == len(parts) or (parts[j].startswith(".") and not pattern[i].startswith(".")):
+            return False
+        return fnmatch.fnmatchcase(parts[j], pattern[i]) and match(i + 1, j + 1)
+
+    return match(0, 0)
 
 
 def _is_library(target: str) -> bool:

@@ -28,6 +28,7 @@ from ..errors import CnnCalcError
 from .decide import decide
 
 SYMBOL_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TERM_LIMIT = 20_000  # most terms a product may expand to: bounds the work of any one operation (docs/symbolic.md)
 RESERVED = ("floor", "ceil", "k", "true", "false", "True", "False")
 
 
@@ -146,6 +147,11 @@ class Sym:
             return _make({monomial: c * other for monomial, c in self.terms})
         if not isinstance(other, Sym):
             return NotImplemented
+        if len(self.terms) * len(other.terms) > TERM_LIMIT:
+            raise CnnCalcError(
+                f"a size expression would have up to {len(self.terms) * len(other.terms):,} terms, more than the "
+                f"limit of {TERM_LIMIT:,}; give whole-number sizes here"
+            )
         terms: dict = {}
         for m1, c1 in self.terms:
             for m2, c2 in other.terms:
@@ -293,17 +299,39 @@ def evaluate(value, binding: dict):
     return value
 
 
+def _prime_factors(n: int) -> dict[int, int]:
+    """``{p: e}`` with ``n = prod(p**e)``, by trial division up to sqrt(n): 46,341 steps at most for a size."""
+    factors: dict[int, int] = {}
+    p = 2
+    while p * p <= n:
+        while n % p == 0:
+            factors[p] = factors.get(p, 0) + 1
+            n //= p
+        p += 1 if p == 2 else 2
+    if n > 1:
+        factors[n] = factors.get(n, 0) + 1
+    return factors
+
+
+def divisors_with_totient(n: int) -> list[tuple[int, int]]:
+    """Every divisor d of ``n >= 1`` with Euler's phi(d), ascending; built from the prime factors, so the work is
+    sqrt(n) plus the number of divisors (at most 1,600 below 2^31), never n."""
+    pairs = [(1, 1)]
+    for p, e in _prime_factors(n).items():
+        pairs = [(d * p**k, phi * (p**k - p ** (k - 1) if k else 1)) for d, phi in pairs for k in range(e + 1)]
+    return sorted(pairs)
+
+
 def exact_gcd(size: Value, whole: int) -> Value:
     """``gcd(size, whole)`` for a whole number ``whole >= 1``; for an expression, exactly
     ``sum of phi(d) * [d divides size]`` over the divisors d of ``whole``, with ``[d | x] = x//d - (x - 1)//d``."""
     if not isinstance(size, Sym):
         return gcd(size, whole)
-    total: Value = 0
-    for d in range(1, whole + 1):
-        if whole % d == 0:
-            phi = sum(1 for k in range(1, d + 1) if gcd(k, d) == 1)
-            total = total + phi * (size // d - (size - 1) // d)
-    return total
+    terms: dict = {}
+    for d, phi in divisors_with_totient(whole):  # summed in one mapping: adding one by one would rebuild it each time
+        for monomial, c in _terms(phi * (size // d - (size - 1) // d)).items():
+            terms[monomial] = terms.get(monomial, 0) + c
+    return _make(terms)
 
 
 def is_symbolic(value) -> bool:

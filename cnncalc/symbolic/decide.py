@@ -36,6 +36,24 @@ def period(p: Any) -> tuple[int, int] | None:
     return total_period, sum(delta * (total_period // t) for t, delta in parts)
 
 
+def direction(p: Any) -> int:
+    """1 when a one-symbol expression never decreases as its symbol grows, -1 when it never increases, 0 when its
+    terms pull both ways: read from the signs of its terms, as a floor of a non-decreasing numerator never
+    decreases."""
+    result = 0
+    for monomial, c in p.terms:
+        if not monomial:
+            continue
+        if len(monomial) > 1:
+            return 0
+        atom = monomial[0]
+        inner = 1 if atom.is_symbol else direction(atom.num)
+        if inner == 0 or result == -inner * (1 if c > 0 else -1):
+            return 0
+        result = inner * (1 if c > 0 else -1)
+    return result
+
+
 def _lower_bound(p: Any) -> int | None:
     """A lower bound over all sizes >= 1 when every coefficient is positive, else None."""
     if isinstance(p, int):
@@ -70,7 +88,14 @@ def decide(f: Any, kind: str) -> bool | None:
         return _DECIDED[key]
     result = None
     shape = period(f) if len(f.symbols) == 1 else None
-    if shape is not None and shape[0] <= PERIOD_LIMIT:
+    monotone = direction(f) if len(f.symbols) == 1 and kind == "ge" else 0
+    if monotone:  # one value settles it whatever the period: f(1) is the least (or the largest) value
+        at_one = f.evaluate({next(iter(f.symbols)): 1})
+        if monotone > 0 and at_one >= 0:
+            result = True
+        elif monotone < 0 and at_one < 0:
+            result = False
+    elif shape is not None and shape[0] <= PERIOD_LIMIT:
         t, delta = shape
         name = next(iter(f.symbols))
         values = [f.evaluate({name: x}) for x in range(1, t + 1)]

@@ -3,7 +3,11 @@
 Each recorded condition compares one-symbol expressions whose value grows by a fixed step over a period
 (``f(x + T) = f(x) + delta``, see ``decide.period``). On each residue class ``x = r + k*L`` (L the lcm of the
 periods) a condition is therefore linear in k, and the sizes it allows are an interval of k: solving it is
-integer arithmetic, with no search and no rounding. docs/symbolic.md explains every line ``sizes`` prints.
+integer arithmetic, with no search and no rounding. A condition ``f >= 0`` whose f only grows (or only shrinks)
+with the size, as every "output >= 1" of a conv/pool chain, is a threshold instead: found by bisection, whatever
+the period. The work is bounded by design: at most WORK_LIMIT residue steps per symbol; a condition past that (or
+past MODULUS_LIMIT, or not of a form solved here) is left *undecided* and reported so, never waited for.
+docs/symbolic.md explains every line ``sizes`` prints.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ from math import lcm
 
 from ..errors import CnnCalcError, UsageError
 from ..network import Network
-from ..propagate import propagate_symbolic, symbols_of
+from ..propagate import conditions_of, symbols_of
 from .algebra import Sym, evaluate, is_symbolic, symbol
-from .decide import period
+from .decide import direction, period
 from .recording import Recorded
 
-MODULUS_LIMIT = 1 << 16
+MODULUS_LIMIT = 1 << 16  # longest period a set of sizes is kept over
+WORK_LIMIT = 1 << 18  # residue steps (values computed, classes combined) per symbol: about half a second
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 RULES = {"size": "every output >= 1", "merge": "merges line up", "exact": "no pixels dropped"}
+VALID = ("size", "merge")  # the rules a valid size must meet; 'exact' is advisory
 
 
 @dataclass(frozen=True)
@@ -95,10 +101,30 @@ class SizeSet:
         return below, above
 
 
-def _intersect(a: SizeSet, b: SizeSet) -> SizeSet:
+class Unsolved(Exception):
+    """A condition left undecided by design (its period, its form, or the work limit); the message says which."""
+
+
+class Budget:
+    """The residue steps one symbol's analysis may still take."""
+
+    def __init__(self, steps: int = WORK_LIMIT):
+        self.left = steps
+
+    def spend(self, steps: int, what) -> None:
+        """Take ``steps``, or raise Unsolved saying ``what()`` needed them."""
+        if steps > self.left:
+            raise Unsolved(f"{what()} is past the work limit of {WORK_LIMIT:,} steps")
+        self.left -= steps
+
+
+def _intersect(a: SizeSet, b: SizeSet, budget: Budget | None = None) -> tuple[SizeSet, bool]:
+    """The sizes in both, and whether that is fewer than ``a``."""
     modulus = lcm(a.modulus, b.modulus)
     if modulus > MODULUS_LIMIT:
-        raise CnnCalcError(f"the size conditions repeat only every {modulus:,} sizes; too many to analyse exactly")
+        raise Unsolved(f"the sets repeat only every {modulus:,} sizes, more than {MODULUS_LIMIT:,}")
+    if budget is not None:
+        budget.spend(2 * modulus, lambda: f"combining sets over {modulus:,} sizes")
     a, b = a.widen(modulus), b.widen(modulus)
     classes = []
     for x, y in zip(a.classes, b.classes):
@@ -108,26 +134,45 @@ def _intersect(a: SizeSet, b: SizeSet) -> SizeSet:
         low = max(x[0], y[0])
         high = x[1] if y[1] is None else y[1] if x[1] is None else min(x[1], y[1])
         classes.append(None if high is not None and high < low else (low, high))
-    return SizeSet(modulus, tuple(classes))
+    classes = tuple(classes)
+    return SizeSet(modulus, classes), classes != a.classes
 
 
-def solve(item: Recorded, name: str) -> SizeSet:
-    """The sizes of symbol ``name`` that satisfy one recorded condition."""
+def _threshold(f, name: str, rising: bool) -> SizeSet:
+    """The sizes where a monotone f is >= 0: ``x >= first`` when f rises, ``x <= last`` when it falls; found by
+    doubling then bisecting, so in steps logarithmic in the answer."""
+
+    def holds(x: int) -> bool:
+        return evaluate(f, {name: x}) >= 0
+
+    if holds(1) != rising:  # rising: f(1) < 0; falling: f(1) >= 0
+        low, high = 1, 2  # holds(low) != rising; find high with holds(high) == rising
+        while holds(high) != rising:
+            low, high = high, 2 * high
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (low, middle) if holds(middle) == rising else (middle, high)
+        return SizeSet(1, ((high - 1, None),)) if rising else SizeSet(1, ((0, low - 1),))
+    return SizeSet.everything() if rising else SizeSet(1, (None,))
+
+
+def solve(item: Recorded, name: str, budget: Budget | None = None) -> SizeSet:
+    """The sizes of symbol ``name`` that satisfy one recorded condition; raises Unsolved when it cannot within the
+    limits."""
     f, kind = item.condition.normal()
     shape = period(f)
+    if kind == "ne":
+        raise Unsolved("'!=' rules are not solved")
     if shape is None or (isinstance(f, Sym) and f.symbols - {name}):
-        raise CnnCalcError(
-            f"cannot analyse the condition {item.condition}: it is not a sum of floors of {name} alone",
-            item.location,
-            item.layer,
-        )
+        raise Unsolved(f"not a sum of floors of {name} alone")
     t, delta = shape
+    rising = direction(f) if isinstance(f, Sym) and kind == "ge" else 0
+    if rising and delta:  # a monotone f that changes: one threshold, whatever its period
+        return _threshold(f, name, rising > 0)
     if t > MODULUS_LIMIT:
-        raise CnnCalcError(
-            f"the condition {item.condition} repeats only every {t:,} sizes; too many to analyse",
-            item.location,
-            item.layer,
-        )
+        raise Unsolved(f"repeats only every {t:,} sizes, more than {MODULUS_LIMIT:,}")
+    if budget is not None:
+        budget.spend(t, lambda: f"solving it over its period of {t:,} sizes")
     classes = []
     for r in range(1, t + 1):
         value = evaluate(f, {name: r})
@@ -138,19 +183,13 @@ def solve(item: Recorded, name: str) -> SizeSet:
                 classes.append(None)
             else:
                 classes.append((0, None if delta == 0 else value // -delta))
-        elif kind == "eq":
+        else:
             if delta == 0:
                 classes.append((0, None) if value == 0 else None)
             elif (-value) % delta == 0 and -value // delta >= 0:
                 classes.append((-value // delta, -value // delta))
             else:
                 classes.append(None)
-        else:
-            raise CnnCalcError(
-                f"cannot analyse the condition {item.condition}: '!=' rules are not supported",
-                item.location,
-                item.layer,
-            )
     return SizeSet(t, tuple(classes))
 
 
@@ -213,13 +252,21 @@ def describe(sizes: SizeSet, name: str) -> str:
 
 @dataclass(frozen=True)
 class Dimension:
-    """The sizes one spatial symbol may take: per rule, combined, and which layers set them."""
+    """The sizes one spatial symbol may take: per rule, combined, and which layers set them.
+
+    A rule with undecided conditions holds the sizes its other conditions allow: the true set lies within it.
+    """
 
     name: str
     by_rule: dict  # rule -> SizeSet
     layers: dict  # rule -> list of Recorded that restrict it
     valid: SizeSet
     exact: SizeSet
+    undecided: dict  # rule -> list of (Recorded, or None for combining valid with exact; why it is undecided)
+
+    def within(self, *rules: str) -> bool:
+        """Whether the set of these rules together is only known to lie within what is shown."""
+        return any(self.undecided[rule] for rule in rules)
 
 
 def symbolic_input(network: Network) -> Network:
@@ -235,34 +282,56 @@ def symbolic_input(network: Network) -> Network:
 
 
 def analyse(network: Network) -> tuple[Network, list[Dimension]]:
-    """Solve the conditions of every spatial symbol; a network no size satisfies raises, naming the layer."""
+    """Solve the conditions of every spatial symbol; a network no size satisfies raises, naming the layer.
+
+    Each symbol's work is bounded (WORK_LIMIT): a condition already met is not solved again, and one that cannot
+    be solved within the limits is listed as undecided instead."""
     network = symbolic_input(network)
-    _, conditions = propagate_symbolic(network)
-    names = [name for name in symbols_of(network, 1)]
-    dimensions = []
-    for name in names:
-        mine = [item for item in conditions if name in item.condition.symbols]
-        by_rule, layers = {}, {}
-        valid = SizeSet.everything()
-        for rule in RULES:
-            by_rule[rule] = SizeSet.everything()
-            layers[rule] = []
-        for item in mine:
-            allowed = solve(item, name)
-            before = by_rule[item.rule]
-            by_rule[item.rule] = _intersect(before, allowed)
-            if by_rule[item.rule] != before.widen(by_rule[item.rule].modulus):
-                layers[item.rule].append(item)
-            if item.rule == "exact":
-                continue
-            narrowed = _intersect(valid, allowed)
-            if narrowed.is_empty():
-                raise CnnCalcError(
-                    f"no input size satisfies every layer: {item.message} (needs {item.condition}, "
-                    f"{describe(allowed, name)}), but the layers before it need {describe(valid, name)}",
-                    item.location,
-                    item.layer,
-                )
-            valid = narrowed
-        dimensions.append(Dimension(name, by_rule, layers, valid, _intersect(valid, by_rule["exact"])))
-    return network, dimensions
+    conditions = conditions_of(network)
+    return network, [_dimension(name, conditions) for name in symbols_of(network, 1)]
+
+
+def _dimension(name: str, conditions: list[Recorded]) -> Dimension:
+    budgets = {rule: Budget() for rule in RULES}  # the advisory rule cannot starve the required ones
+    by_rule = {rule: SizeSet.everything() for rule in RULES}
+    layers: dict = {rule: [] for rule in RULES}
+    undecided: dict = {rule: [] for rule in RULES}
+    valid = SizeSet.everything()
+    outcomes: dict = {}  # (rule, condition) -> None when applied, else why it is undecided
+    for item in conditions:
+        if name not in item.condition.symbols:
+            continue
+        key = item.rule, item.condition.normal()[0].key, item.condition.normal()[1]
+        if key in outcomes:  # the same condition again cannot narrow anything
+            if outcomes[key] is not None:
+                undecided[item.rule].append((item, outcomes[key]))
+            continue
+        try:
+            budget = budgets[item.rule]
+            allowed = solve(item, name, budget)
+            narrowed, changed = _intersect(by_rule[item.rule], allowed, budget)
+            narrowed_valid = valid if item.rule == "exact" else _intersect(valid, allowed, budget)[0]
+        except Unsolved as reason:
+            outcomes[key] = str(reason)
+            undecided[item.rule].append((item, str(reason)))
+            continue
+        outcomes[key] = None
+        by_rule[item.rule] = narrowed
+        if changed:
+            layers[item.rule].append(item)
+        if item.rule == "exact":
+            continue
+        if narrowed_valid.is_empty():
+            raise CnnCalcError(
+                f"no input size satisfies every layer: {item.message} (needs {item.condition}, "
+                f"{describe(allowed, name)}), but the layers before it need {describe(valid, name)}",
+                item.location,
+                item.layer,
+            )
+        valid = narrowed_valid
+    try:
+        exact = _intersect(valid, by_rule["exact"])[0]  # once, over at most MODULUS_LIMIT sizes
+    except Unsolved as reason:
+        exact = valid
+        undecided["exact"].append((None, f"combining valid with no pixels dropped: {reason}"))
+    return Dimension(name, by_rule, layers, valid, exact, undecided)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..network import Network
 from ..render import aligned
 from .recording import Recorded
-from .solve import RULES, Dimension, SizeSet, describe
+from .solve import RULES, VALID, Dimension, SizeSet, describe
 
 #: The least widths of the label and size-set columns, so that layer lists start at one place whatever the net.
 _LEAST_WIDTHS = (19, 24)
@@ -24,6 +24,20 @@ def _nearest(sizes: SizeSet, x: int) -> str:
     return " or ".join(str(v) for v in (below, above) if v is not None) or "none"
 
 
+def _set(dim: Dimension, sizes: SizeSet, *rules: str) -> str:
+    """The set in words, preceded by 'within' when undecided conditions may narrow it further."""
+    return ("within " if dim.within(*rules) else "") + describe(sizes, dim.name)
+
+
+def _undecided(dim: Dimension) -> str:
+    """How many conditions are undecided, and the first with its layer and reason."""
+    entries = [entry for rule in RULES for entry in dim.undecided[rule]]
+    item, reason = entries[0]
+    first = reason if item is None else f"{item.layer}: {item.condition}, {reason}"
+    count = f"{len(entries)} conditions" if len(entries) > 1 else "1 condition"
+    return f"{count}, the first: {first}"
+
+
 def sizes_text(network: Network, dimensions: list[Dimension], near: int | None = None) -> str:
     """The text ``cnncalc sizes`` prints for what ``solve.analyse`` found (its network has the symbolic input)."""
     shape = " x ".join(str(size) for size in network.input)
@@ -32,12 +46,13 @@ def sizes_text(network: Network, dimensions: list[Dimension], near: int | None =
     for dim in dimensions:
         names[len(rows)] = dim.name
         rows += [
-            [label, describe(dim.by_rule[rule], dim.name), _layer_list(dim.layers[rule])]
-            for rule, label in RULES.items()
+            [label, _set(dim, dim.by_rule[rule], rule), _layer_list(dim.layers[rule])] for rule, label in RULES.items()
         ]
-        rows += [["valid", describe(dim.valid, dim.name)], ["valid and exact", describe(dim.exact, dim.name)]]
+        rows += [["valid", _set(dim, dim.valid, *VALID)], ["valid and exact", _set(dim, dim.exact, *RULES)]]
         if near is not None:
             rows.append([f"nearest to {near}", f"{_nearest(dim.valid, near)}  (exact: {_nearest(dim.exact, near)})"])
+        if dim.within(*RULES):
+            rows.append(["undecided", _undecided(dim)])
     lines = [f"{network.name}: input {shape}  (sizes >= 1; k = 0, 1, 2, ...)"]
     for index, line in enumerate(aligned(rows, minimum=_LEAST_WIDTHS, indent="  ")):
         lines += [names[index], line] if index in names else [line]

@@ -127,6 +127,10 @@ def test_last_uses_follow_the_node_inputs():
 def test_in_place_kernels_give_the_same_output(monkeypatch, name, size):
     network = load(name, size)
     report = propagate(network, 2)
+    # A permute's view changes the memory layout later kernels read, hence the order of their sums: it is tested
+    # on its own (test_permutes_as_views_give_the_copies_results) and left out here, so that the other in-place
+    # kernels must agree to the last bit.
+    monkeypatch.delitem(execute.IN_PLACE, "permute")
     in_place = crosscheck.run(network, report).output
     monkeypatch.setattr(execute, "IN_PLACE", {})
     np.testing.assert_array_equal(crosscheck.run(network, report).output, in_place)
@@ -136,6 +140,7 @@ def test_in_place_joins_give_the_same_output(monkeypatch):
     """allkinds.yaml multiplies a map no later layer reads by a gate: mul runs in place there."""
     network = load(str(DATA / "allkinds.yaml"))
     report = propagate(network, 2)
+    monkeypatch.delitem(execute.IN_PLACE, "permute")  # see test_in_place_kernels_give_the_same_output
     in_place = crosscheck.run(network, report).output
     monkeypatch.setattr(execute, "IN_PLACE", {})
     np.testing.assert_array_equal(crosscheck.run(network, report).output, in_place)
@@ -193,15 +198,117 @@ def test_memory_estimate_bounds_the_measured_peak():
     assert 0.8 * arrays <= measured <= 1.03 * arrays
 
 
+FUSIBLE = """name: t
+input: [4, 12, 12]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1}
+  - batchnorm
+  - relu
+  - conv: {out: 8, kernel: 1, name: c2}
+  - batchnorm: {name: shared}
+  - relu6: {name: r6}
+  - add: [shared, r6]
+  - batchnorm
+  - silu
+  - batchnorm
+  - relu
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_batch_norm_and_activation_equal_the_separate_kernels(monkeypatch, dtype):
+    """conv -> bn -> relu, bn -> silu and the last bn -> relu (the output) fuse; a batch norm read by two layers
+    does not, nor one that is itself an output. The output equals that of the run without fusion exactly, every
+    layer's shape is checked, and the activation of a fused pair yields the batch norm's own array."""
+    network = parse_network(FUSIBLE, "t.yaml")
+    report = propagate(network, 2)
+    kept = {len(network.nodes) - 1}
+    pairs = execute.fused_pairs(network.nodes, kept)
+    assert pairs == {1: 2, 7: 8, 9: 10}
+    assert execute.fused_pairs(network.nodes, kept | {1}) == {7: 8, 9: 10}
+    arrays = weights.initialise(report, 0, dtype)
+    x = crosscheck.make_input(report, 0, dtype)
+    fused = {step.index: step.output.copy() for step in execute.forward(network, arrays, x.copy())}
+    same = [step.output is previous for previous, step in _pairs(execute.forward(network, arrays, x.copy()))]
+    assert same[2] and same[8] and same[10] and not same[5]
+    monkeypatch.setattr(execute, "FUSED", {})
+    assert execute.fused_pairs(network.nodes, kept) == {}
+    separate = {step.index: step.output.copy() for step in execute.forward(network, arrays, x.copy())}
+    np.testing.assert_array_equal(fused[len(network.nodes) - 1], separate[len(network.nodes) - 1])
+    for index in (2, 5, 8):  # the activations yield what the separate kernels computed
+        np.testing.assert_array_equal(fused[index], separate[index])
+    assert crosscheck.run(network, report, dtype=dtype).mismatch is None
+
+
+def _pairs(steps):
+    """(the previous step's output, the step) for each step, the first paired with None."""
+    previous = None
+    for step in steps:
+        yield previous, step
+        previous = step.output
+
+
+CHANNELS_LAST = """name: t
+input: [6, 5, 7]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1, groups: 2, name: dw}
+  - permute: [1, 2, 0]
+  - layernorm: {dim: -1, eps: 1.0e-6}
+  - linear: {out: 12, per_position: true}
+  - gelu
+  - linear: {out: 8, per_position: true}
+  - permute: [2, 0, 1]
+  - scale
+  - add: [dw, previous]
+"""
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_permutes_as_views_give_the_copies_results(monkeypatch, batch):
+    """ConvNeXt's block: a permute whose input no other layer reads passes a transposed view on (the first one
+    here, whose input the residual add also reads, copies); layer norm and the per-position linear layers take
+    the strided arrays, and every layer's values equal those of the run with copying permutes."""
+    network = parse_network(CHANNELS_LAST, "t.yaml")
+    report = propagate(network, batch)
+    arrays = weights.initialise(report, 0, "float64")
+    x = crosscheck.make_input(report, 0, "float64")
+    views = {
+        step.index: (step.output.copy(), step.output.flags.c_contiguous)
+        for step in execute.forward(network, arrays, x.copy())
+    }
+    assert views[1][1] and not views[6][1]  # the first permute copies, the second is a view
+    monkeypatch.setitem(execute.IN_PLACE, "permute", execute.KERNELS["permute"])
+    copies = {step.index: step.output.copy() for step in execute.forward(network, arrays, x.copy())}
+    for index, (array, _) in views.items():
+        np.testing.assert_allclose(array, copies[index], rtol=1e-13, atol=1e-13)
+    assert crosscheck.run(network, report, dtype="float64").mismatch is None
+
+
 ACTIVATIONS = "name: t\ninput: [16, 48, 48]\nlayers:\n" + "".join(
     f"  - {layer}\n"
-    for layer in ("relu6", "hardsigmoid", "hardswish", "elu", "mish", "prelu: 16", "scale", "stochasticdepth: 0.1")
+    for layer in (
+        "relu6",
+        "hardsigmoid",
+        "hardswish",
+        "elu",
+        "mish",
+        "prelu: 16",
+        "scale",
+        "stochasticdepth: 0.1",
+        "gelu",
+        "silu",
+        "batchnorm",
+        "silu",
+        "batchnorm",
+        "relu",
+    )
 )
 
 
 @pytest.mark.parametrize("in_place", [True, False])
 def test_memory_estimate_bounds_the_temporaries_of_the_activations(monkeypatch, in_place):
-    """prelu, elu and mish hold a max(x, 0) temporary beside their output (WORKSPACE); the others none."""
+    """prelu, elu and mish hold a max(x, 0) temporary beside their output, gelu and silu a few blocks of work
+    arrays (WORKSPACE); the others none."""
     if not in_place:
         monkeypatch.setattr(execute, "IN_PLACE", {})
     network = parse_network(ACTIVATIONS, "t.yaml")

@@ -315,6 +315,55 @@ def test_erfc_handles_infinities_nan_and_float32():
     np.testing.assert_allclose(result, [math.erfc(p) for p in points.astype(float)], atol=3e-7)
 
 
+def exact_gelu(points):
+    """x * Phi(x) = x * erfc(-x / sqrt(2)) / 2, one scalar at a time with the math module."""
+    return np.array([0.5 * p * math.erfc(-p / math.sqrt(2)) for p in np.asarray(points, dtype=float)])
+
+
+def test_float32_gelu_keeps_relative_accuracy_into_the_tails():
+    """The float32 path (NR's erfcc in float32 work arrays) against math.erfc: 5e-6 relative for |x| up to 6, 3e-5
+    further out while the value is a normal float32 (float32's rounding of x*x inside the exp grows with x*x)."""
+    points = np.concatenate([np.linspace(-14, 14, 28001), np.geomspace(1e-30, 14, 2001)]).astype(np.float32)
+    points = np.concatenate([points, -points])
+    result = kernels.gelu(points)
+    assert result.dtype == np.float32
+    expected = exact_gelu(points)
+    normal = np.abs(expected) > np.finfo(np.float32).tiny
+    near = np.abs(points) <= 6
+    np.testing.assert_allclose(result[near], expected[near], rtol=5e-6)
+    np.testing.assert_allclose(result[normal], expected[normal], rtol=3e-5)
+    assert np.abs(result[~normal]).max() < 1e-35
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_and_silu_handle_infinities_and_nan(dtype):
+    """No overflow is raised; +inf stays, nan stays nan."""
+    x = np.array([-1e30, -200.0, 0.0, 200.0, 1e30, np.inf, np.nan], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        silu = kernels.silu(x)
+        gelu = kernels.gelu(x)
+    finite = np.array([0.0, 0.0, 0.0, 200.0, 1e30, np.inf], dtype)
+    np.testing.assert_allclose(silu[:-1], finite, rtol=1e-15, atol=1e-80)  # silu(-200) is -2.8e-85 in float64
+    np.testing.assert_allclose(gelu[:-1], finite, rtol=1e-15, atol=1e-80)
+    assert np.isnan(silu[-1]) and np.isnan(gelu[-1])
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_block_wise_kernels_in_place_over_several_blocks_equal_the_new_array(name, dtype):
+    """Three blocks and a remainder, written into a new array and into the input itself: the same values, and the
+    same as one element at a time (the blocks cut nothing)."""
+    kernel = getattr(kernels, name)
+    x = (3 * random(0, 2, 3, kernels.BLOCK // 2 + 7)).astype(dtype)
+    expected = kernel(x)
+    assert expected.dtype == dtype
+    single = np.concatenate([kernel(x.reshape(-1)[i : i + 1]) for i in range(0, x.size, 4099)])
+    np.testing.assert_array_equal(single, expected.reshape(-1)[::4099])
+    in_place = x.copy()
+    assert kernel(in_place, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+
+
 # --- activations and small kernels (no torch needed) --------------------------------------------------
 
 
@@ -394,6 +443,36 @@ def test_batch_norm_without_affine_parameters_standardises():
     x, mean, var = random(0, 2, 3, 4), random(1, 3), np.exp(random(2, 3))
     expected = (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-3)
     assert_close(kernels.batch_norm(x, None, None, mean, var, eps=1e-3), expected)
+
+
+@pytest.mark.parametrize(
+    "activation, alone",
+    [(kernels.relu_block, kernels.relu), (kernels.relu6_block, kernels.relu6), (kernels.silu_block, kernels.silu)],
+    ids=["relu", "relu6", "silu"],
+)
+@pytest.mark.parametrize("shape", [(2, 3), (2, 5, 7), (3, 4, 9, 11), (1, 2, 3, 4, 5), (1, 2, 300, 300)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("blocked", [False, True])
+def test_batch_norm_with_an_activation_equals_the_two_kernels(monkeypatch, activation, alone, shape, dtype, blocked):
+    """The fused pass, whole or block by block (blocks of whole channel rows, a row longer than a block cut into
+    pieces), gives exactly the batch norm kernel followed by the activation's, into a new array and into its
+    input."""
+    x = (3 * random(0, *shape)).astype(dtype)
+    channels = shape[1]
+    weight, bias, mean = random(1, channels), random(2, channels), random(3, channels)
+    var = np.exp(random(4, channels))
+    expected = alone(kernels.batch_norm(x, weight, bias, mean, var, 1e-3))  # whole: below BLOCKED_BATCH_NORM
+    if blocked:
+        monkeypatch.setattr(kernels, "BLOCKED_BATCH_NORM", 0)
+    np.testing.assert_array_equal(kernels.batch_norm(x, weight, bias, mean, var, 1e-3, activation), expected)
+    in_place = x.copy()
+    assert kernels.batch_norm(in_place, weight, bias, mean, var, 1e-3, activation, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+
+
+def test_batch_norm_rejects_parameters_of_another_channel_count():
+    with pytest.raises(ValueError, match=r"batch_norm parameters of shape \(3,\) do not fit 4 channels"):
+        kernels.batch_norm(random(0, 2, 4, 5), None, None, random(1, 3), np.ones(3))
 
 
 # --- dtype and purity for every kernel -----------------------------------------------------------------
@@ -774,6 +853,76 @@ def test_grouped_conv_temporaries_stay_within_the_memory_estimate(case):
     finally:
         tracemalloc.stop()
     assert peak <= declared * x.itemsize + 8192  # the Python objects of the views and loops: about 4 kB
+
+
+# --- dense convolutions: one matmul per sample, or one for a batch of small maps --------------------------
+
+# (input shape, weight shape, stride, padding, dilation, groups=1), batch > 1 so that both layouts apply.
+DENSE_CASES = [
+    ((3, 4, 7, 7), (6, 4, 3, 3), (1, 1), [(1, 1), (1, 1)], (1, 1), 1),
+    ((2, 3, 7, 7), (5, 3, 7, 7), (1, 1), [(3, 3), (3, 3)], (1, 1), 1),
+    ((2, 5, 9, 8), (4, 5, 3, 2), (2, 1), [(1, 0), (0, 2)], (1, 2), 1),
+    ((4, 3, 11), (2, 3, 5), (2,), [(2, 1)], (1,), 1),
+    ((2, 2, 4, 5, 6), (3, 2, 3, 2, 3), (1, 2, 1), [(1, 1), (0, 1), (1, 1)], (1, 1, 2), 1),
+    ((2, 6, 8, 8), (4, 6, 1, 1), (2, 2), [(0, 0), (0, 0)], (1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("batched_below", [0, kernels._BATCHED_POSITIONS])  # one matmul per sample; one per batch
+@pytest.mark.parametrize("case", DENSE_CASES, ids=str)
+def test_dense_conv_per_sample_and_batched_match_reference(case, batched_below, monkeypatch):
+    monkeypatch.setattr(kernels, "_BATCHED_POSITIONS", batched_below)
+    x, weight, bias = grouped_arrays(case)
+    args = case[2:]
+    assert_close(kernels.conv(x, weight, bias, *args), reference.conv(x, weight, bias, *args))
+
+
+@pytest.mark.parametrize("case", [case for case in DENSE_CASES if all(a == b for a, b in case[3])], ids=str)
+def test_dense_conv_batched_matches_torch(torch, case):
+    x, weight, bias = grouped_arrays(case)
+    stride, padding, dilation, groups = case[2:]
+    expected = getattr(torch.nn.functional, f"conv{x.ndim - 2}d")(
+        *map(torch.from_numpy, (x, weight, bias)), stride, [before for before, _ in padding], dilation, groups
+    )
+    assert_close(kernels.conv(x, weight, bias, *case[2:]), numpy_of(expected))
+
+
+def _conv_peak_and_declared(x, weight, bias, stride, padding, dilation, groups):
+    """tracemalloc's peak during kernels.conv, and what the memory estimate allows: output plus WORKSPACE."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from cnncalc.backend import execute
+
+    out = kernels.conv(x, weight, bias, stride, padding, dilation, groups)  # first, so lazy imports do not count
+    layer = SimpleNamespace(weights=(SimpleNamespace(shape=weight.shape),), output=out.shape)
+    declared = execute.WORKSPACE["conv"](layer, x.shape, x.size) + out.size
+    tracemalloc.start()
+    try:
+        kernels.conv(x, weight, bias, stride, padding, dilation, groups)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, declared * x.itemsize
+
+
+@pytest.mark.parametrize("case", [case for case in DENSE_CASES if case[4] == (1,) * len(case[2])], ids=str)
+def test_dense_conv_temporaries_stay_within_the_memory_estimate(case):
+    """The batched layout's channels-first product and the padded copy are in execute.WORKSPACE."""
+    (n, c_in, *spatial), (c_out, *rest) = case[:2]
+    x, weight, bias = grouped_arrays(((n, 16 * c_in, *spatial), (16 * c_out, 16 * rest[0], *rest[1:])), np.float32)
+    peak, declared = _conv_peak_and_declared(x, weight, bias, *case[2:])
+    assert peak <= declared + 8192
+
+
+@pytest.mark.parametrize("groups", [1, 64])
+def test_small_map_with_wide_padding_stays_within_the_memory_estimate(groups):
+    """ConvNeXt's last stage: a 7x7 map, a 7x7 kernel with padding 3 pads to 3.4x the input (the estimate
+    counted 2x before)."""
+    x = random(0, 2, 64, 7, 7).astype(np.float32)
+    weight = random(1, 64, 64 // groups, 7, 7).astype(np.float32)
+    peak, declared = _conv_peak_and_declared(x, weight, None, (1, 1), [(3, 3), (3, 3)], (1, 1), groups)
+    assert peak <= declared + 8192
 
 
 @pytest.mark.parametrize("name", ["relu6", "hardswish", "hardsigmoid", "elu", "mish"])
