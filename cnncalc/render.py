@@ -248,17 +248,16 @@ def summary(report: Report) -> str:
 def _symbolic_summary(report: Report) -> str:
     t = report.totals
 
-    exact = _exact
     return labelled(
         [
             *outputs_line(report),
-            ["params", f"{exact(t.params)}  + buffers {exact(t.buffers)}"],
-            ["MACs", exact(t.macs)],
-            ["FLOPs", exact(t.flops)],
+            ["params", f"{_exact(t.params)}  + buffers {_exact(t.buffers)}"],
+            ["MACs", _exact(t.macs)],
+            ["FLOPs", _exact(t.flops)],
             [
                 "memory",
-                f"activations {exact(t.activation_bytes)} B, "
-                f"params {exact(t.param_bytes)} B, input {exact(t.input_bytes)} B  ({report.dtype})",
+                f"activations {_exact(t.activation_bytes)} B, "
+                f"params {_exact(t.param_bytes)} B, input {_exact(t.input_bytes)} B  ({report.dtype})",
             ],
         ]
     )

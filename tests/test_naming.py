@@ -378,3 +378,22 @@ def test_builtins_unchanged_by_the_new_keys():
     for name in ("resnet50", "unet", "alexnet"):
         net = load(name)
         assert len(net.outputs) == 1 and net.outputs[0].index == len(net.nodes) - 1 and net.args == {}
+
+
+@pytest.mark.parametrize(
+    "command, extra, sizes, message",
+    [
+        ("flops", ["--at", "8,16"], "H=4", "--at sets the sizes itself: --set takes only the description's args here"),
+        ("sizes", [], "H=4,W=4", "sizes solves for the sizes itself: --set takes only the description's args here"),
+    ],
+)
+def test_set_refuses_sizes_where_the_command_chooses_them(cli, tmp_path, command, extra, sizes, message):
+    """--at and sizes pick the sizes themselves: --set giving a size symbol is a usage error there, while the
+    description's args are still welcome."""
+    path = tmp_path / "args.yaml"
+    path.write_text(ARGS)
+    refused = cli(command, str(path), "--input", "3xHxW", *extra, "--set", sizes)
+    assert refused.exit_code == 2
+    assert message in refused.stderr
+    allowed = cli(command, str(path), "--input", "3xHxW", *extra, "--set", "width=6")
+    assert allowed.exit_code == 0, allowed.output
